@@ -1,0 +1,7 @@
+/* arbor: the emulator (to be written). */
+int main(void);
+int
+main(void)
+{
+  return 0;
+}
