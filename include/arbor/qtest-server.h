@@ -16,7 +16,10 @@ ARBOR_API ArborQtestServer *arbor_qtest_server_new(ArborMachine *machine,
                                                    const char *log_path,
                                                    GError **error);
 
-/* In-process use (fuzzing, unit tests): replies and IRQ lines go to @func. */
+/* In-process use (fuzzing, unit tests): replies and IRQ lines go to @func
+ * (called with the server's output lock held: it must not feed the server).
+ * @machine may be NULL: then only the parser runs, and every command that
+ * needs a machine answers "FAIL no machine attached to this qtest server". */
 typedef void (*ArborQtestOutputFunc)(gpointer opaque, const char *data, gsize len);
 ARBOR_API ArborQtestServer *arbor_qtest_server_new_in_process(ArborMachine *machine,
                                                               ArborQtestOutputFunc func,
