@@ -20,6 +20,7 @@
 #include <arbor/arbor.h>
 #include <arbor/address-space.h>
 #include <arbor/memory-region.h>
+#include "memory-private.h" /* arbor_rcu_barrier(): old flat views go away through RCU */
 
 #include <stdint.h>
 #include <stdio.h>
@@ -86,6 +87,8 @@ struct FuzzState {
   int nregs;
   int depth; /* transaction depth */
   guint64 next_seq;
+
+  gboolean trace; /* FUZZ_TRACE=1: print every operation (reproducing) */
 
   LogEntry log[MAX_LOG];
   int nlog;
@@ -410,6 +413,19 @@ new_slot(FuzzState *s, ArborMemoryRegionKind kind, u128 size)
   return i;
 }
 
+static void G_GNUC_PRINTF(2, 3)
+trace(FuzzState *s, const char *fmt, ...)
+{
+  va_list ap;
+  if (!s->trace)
+    return;
+  va_start(ap, fmt);
+  fprintf(stderr, "  op: ");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\n");
+  va_end(ap);
+}
+
 static void
 op_create(FuzzState *s, guint8 what)
 {
@@ -479,6 +495,8 @@ op_create(FuzzState *s, guint8 what)
   }
   if (s->regs[i].mr == NULL)
     fail(s, "region constructor returned NULL");
+  trace(s, "create r%d kind=%d variant=%d size=0x%" G_GINT64_MODIFIER "x target=%d", i, s->regs[i].kind,
+        s->regs[i].variant, (guint64) s->regs[i].size, s->regs[i].target);
   s->nregs++;
 }
 
@@ -518,6 +536,7 @@ op_add(FuzzState *s)
   } else {
     arbor_memory_region_add_subregion(s->regs[c].mr, off, s->regs[r].mr);
   }
+  trace(s, "add r%d to r%d at 0x%" G_GINT64_MODIFIER "x prio %d (%s)", r, c, off, prio, mode & 1 ? "overlap" : "plain");
   s->tree[r].parent = c;
   s->tree[r].addr = off;
   s->tree[r].prio = prio;
@@ -542,6 +561,7 @@ op_del(FuzzState *s)
   int r = pick_subregion(s);
   if (r < 0)
     return;
+  trace(s, "del r%d", r);
   arbor_memory_region_del_subregion(s->regs[s->tree[r].parent].mr, s->regs[r].mr);
   s->tree[r].parent = -1;
   s->tree[r].addr = 0;
@@ -554,12 +574,12 @@ op_move(FuzzState *s)
   guint64 off = pick_offset(s);
   if (r < 0)
     return;
+  trace(s, "move r%d to 0x%" G_GINT64_MODIFIER "x", r, off);
   arbor_memory_region_set_address(s->regs[r].mr, off);
-  if (s->tree[r].addr != off) {
-    /* QEMU re-adds a moved subregion: it becomes the newest of its priority. */
-    s->tree[r].addr = off;
-    s->tree[r].seq = ++s->next_seq;
-  }
+  /* arbor keeps a moved subregion's place among equal priorities (QEMU
+   * re-adds it, making it the newest; QEMU leaves equal-priority overlap
+   * unspecified, so both are fair: the model follows arbor). */
+  s->tree[r].addr = off;
 }
 
 static void
@@ -571,6 +591,7 @@ op_enable(FuzzState *s)
     return;
   r = 1 + take_u8(s) % (s->nregs - 1); /* never the root */
   en = take_u8(s) & 1;
+  trace(s, "enable r%d %d", r, en);
   arbor_memory_region_set_enabled(s->regs[r].mr, en);
   s->tree[r].enabled = en;
 }
@@ -583,6 +604,7 @@ op_alias_offset(FuzzState *s)
   for (int k = 0; k < s->nregs; k++) {
     int r = (start + k) % s->nregs;
     if (s->regs[r].kind == ARBOR_MEMORY_REGION_ALIAS) {
+      trace(s, "alias offset r%d 0x%" G_GINT64_MODIFIER "x", r, off);
       arbor_memory_region_set_alias_offset(s->regs[r].mr, off);
       s->tree[r].alias_off = off;
       return;
@@ -598,6 +620,7 @@ op_begin(FuzzState *s)
   if (s->depth == 0)
     memcpy(s->snap, s->tree, sizeof(s->tree));
   s->depth++;
+  trace(s, "begin -> %d", s->depth);
   arbor_address_space_begin(s->as);
 }
 
@@ -607,6 +630,7 @@ op_commit(FuzzState *s)
   if (s->depth == 0)
     return;
   s->depth--;
+  trace(s, "commit -> %d", s->depth);
   arbor_address_space_commit(s->as);
 }
 
@@ -718,6 +742,7 @@ op_sized_read(FuzzState *s)
   gboolean unassigned;
   ArborMemTxResult res = arbor_address_space_dispatch_read(s->as, addr, size, &v);
 
+  trace(s, "read%u 0x%" G_GINT64_MODIFIER "x -> %d 0x%" G_GINT64_MODIFIER "x", size, addr, res, v);
   if (classify(s, addr, size, &h, &off, &unassigned)) {
     const Reg *r = &s->regs[h];
     guint64 expect = 0;
@@ -775,6 +800,7 @@ op_sized_write(FuzzState *s)
   s->nlog = 0;
   s->log_overflow = FALSE;
   res = arbor_address_space_dispatch_write(s->as, addr, size, value);
+  trace(s, "write%u 0x%" G_GINT64_MODIFIER "x = 0x%" G_GINT64_MODIFIER "x -> %d", size, addr, value, res);
 
   if (unassigned) {
     if (res != ARBOR_MEMTX_DECODE_ERROR || s->nlog != 0)
@@ -827,6 +853,7 @@ op_bulk(FuzzState *s, int mode /* 0 read, 1 write, 2 write_rom */)
 
   if ((u128) addr + len - 1 > G_MAXUINT64)
     len = (gsize) (G_MAXUINT64 - addr + 1);
+  trace(s, "bulk %s 0x%" G_GINT64_MODIFIER "x len %zu", mode == 0 ? "read" : mode == 1 ? "write" : "write_rom", addr, len);
   for (gsize k = 0; k < len; k++) {
     if (!model_lookup(s, addr + k, &info[k].hit, &info[k].off)) {
       info[k].hit = -1;
@@ -916,8 +943,9 @@ op_region_dispatch(FuzzState *s)
     return;
   if (reg->size < size)
     return;
-  off = take_bytes(s, 4) % (guint64) (reg->size - size + 1);
+  off = (guint64) ((u128) take_bytes(s, 4) % (reg->size - size + 1));
 
+  trace(s, "direct %s%u r%d+0x%" G_GINT64_MODIFIER "x", write ? "write" : "read", size, r, off);
   if (write) {
     guint64 value = take_bytes(s, 8);
     if (reg->kind == ARBOR_MEMORY_REGION_RAM)
@@ -1044,6 +1072,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   int nregs;
 
   memset(s, 0, sizeof(*s));
+  s->trace = g_getenv("FUZZ_TRACE") != NULL;
   s->data = data;
   s->len = size;
   flags = take_u8(s);
@@ -1133,6 +1162,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g_clear_object(&s->regs[i].mr);
     g_free(s->regs[i].bytes);
   }
+  /* Replaced flat views hold refs until their grace period has passed. */
+  arbor_rcu_barrier();
   if (weak_as != NULL)
     fail(s, "address space still alive after its last unref");
   for (int i = 0; i < nregs; i++)
