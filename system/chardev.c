@@ -406,8 +406,13 @@ chardev_in_ready(GObject *stream, gpointer user_data)
   guint8 buf[CHARDEV_READ_CHUNK];
   g_autoptr(GError) error = NULL;
 
-  gssize n = g_pollable_input_stream_read_nonblocking(G_POLLABLE_INPUT_STREAM(chr->in), buf, sizeof buf, NULL,
-                                                      &error);
+  gssize n;
+
+  /* A regular file on stdin cannot be polled but never blocks either. */
+  if (g_pollable_input_stream_can_poll(G_POLLABLE_INPUT_STREAM(chr->in)))
+    n = g_pollable_input_stream_read_nonblocking(G_POLLABLE_INPUT_STREAM(chr->in), buf, sizeof buf, NULL, &error);
+  else
+    n = g_input_stream_read(chr->in, buf, sizeof buf, NULL, &error);
   if (n < 0 && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
     return G_SOURCE_CONTINUE;
   if (n <= 0) {
@@ -428,6 +433,12 @@ chardev_in_ready(GObject *stream, gpointer user_data)
   return still ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
+static gboolean
+chardev_in_idle(gpointer user_data)
+{
+  return chardev_in_ready(NULL, user_data);
+}
+
 /* Main context: create or remove the input watch to match accept_input. */
 static void
 chardev_update_input_watch(ArborChardev *chr)
@@ -437,8 +448,14 @@ chardev_update_input_watch(ArborChardev *chr)
   g_mutex_unlock(&chr->lock);
 
   if (want && chr->in_source == NULL) {
-    chr->in_source = g_pollable_input_stream_create_source(G_POLLABLE_INPUT_STREAM(chr->in), NULL);
-    g_source_set_callback(chr->in_source, G_SOURCE_FUNC(chardev_in_ready), chr, NULL);
+    if (g_pollable_input_stream_can_poll(G_POLLABLE_INPUT_STREAM(chr->in)))
+      chr->in_source = g_pollable_input_stream_create_source(G_POLLABLE_INPUT_STREAM(chr->in), NULL);
+    else
+      chr->in_source = g_idle_source_new();
+    g_source_set_callback(chr->in_source, g_pollable_input_stream_can_poll(G_POLLABLE_INPUT_STREAM(chr->in))
+                                            ? G_SOURCE_FUNC(chardev_in_ready)
+                                            : chardev_in_idle,
+                          chr, NULL);
     g_source_attach(chr->in_source, chr->context);
   } else if (!want && chr->in_source != NULL) {
     g_source_destroy(chr->in_source);
