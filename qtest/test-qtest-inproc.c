@@ -256,10 +256,10 @@ test_irq(Fixture *f, gconstpointer data)
   assert_cmd(f, "irq_intercept_in ioapic name", "FAIL Interception of named in-GPIOs not yet supported\n");
   assert_cmd(f, "irq_intercept_in ioapic", "OK\n");
   assert_cmd(f, "irq_intercept_in ioapic", "OK\n");
-  assert_cmd(f, "irq_intercept_out /machine/ioapic", "OK\n");
+  assert_cmd(f, "irq_intercept_out /machine/q35/ioapic", "OK\n");
   assert_cmd(f, "set_irq_in ioapic unnamed-gpio-in 4 1", "IRQ raise 4\nOK\n");
   assert_cmd(f, "set_irq_in ioapic unnamed-gpio-in 4 1", "OK\n");
-  assert_cmd(f, "set_irq_in /machine/ioapic unnamed-gpio-in 23 5", "IRQ raise 23\nOK\n");
+  assert_cmd(f, "set_irq_in /machine/i440fx/ioapic unnamed-gpio-in 23 5", "IRQ raise 23\nOK\n");
   assert_cmd(f, "set_irq_in ioapic unnamed-gpio-in 4 0", "IRQ lower 4\nOK\n");
   assert_cmd(f, "set_irq_in ioapic unnamed-gpio-in 24 1",
              "FAIL NUM 24 is not an interrupt line of ioapic (0..23)\n");

@@ -83,7 +83,7 @@ test_irq_lines_before_reply(void)
   /* libqtest's tracking of the same lines. */
   qtest_set_irq_in(s, "ioapic", "unnamed-gpio-in", 9, 1);
   g_assert_true(qtest_get_irq(s, 9));
-  qtest_set_irq_in(s, "/machine/ioapic", "unnamed-gpio-in", 9, 0);
+  qtest_set_irq_in(s, "/machine/i440fx/ioapic", "unnamed-gpio-in", 9, 0);
   g_assert_false(qtest_get_irq(s, 9));
   g_assert_cmpuint(qtest_get_irq_events(s), ==, 2);
   g_assert_cmpint(qtest_quit(s), ==, 0);

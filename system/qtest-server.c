@@ -579,12 +579,13 @@ cmd_clock_set(QtestCommand *cmd)
 }
 
 /* The machine's interrupt lines are the inputs of its (virtual) I/O APIC,
- * so the QOM paths QEMU's PC tests use reach them too. */
+ * so the QOM paths QEMU's PC tests use reach them too: the partial path
+ * "ioapic", and the full ones of QEMU's pc (i440fx) and q35 machines. */
 static gboolean
 irq_path_is_ioapic(const char *path)
 {
-  return strcmp(path, "ioapic") == 0 || strcmp(path, "/machine/ioapic") == 0 ||
-         strcmp(path, "/machine/unattached/ioapic") == 0;
+  return strcmp(path, "ioapic") == 0 || strcmp(path, "/machine/i440fx/ioapic") == 0 ||
+         strcmp(path, "/machine/q35/ioapic") == 0;
 }
 
 static void
