@@ -5,6 +5,8 @@ set -euo pipefail
 need=(meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev gcc-multilib binutils)
 if [ "${ARBOR_WITH_FUZZ:-0}" = 1 ]; then need+=(clang libclang-rt-14-dev); fi
 if [ "${ARBOR_WITH_VALGRIND:-0}" = 1 ]; then need+=(valgrind); fi
+# qtest/test-qtest-vs-qemu compares replies with QEMU; it skips without it.
+if [ "${ARBOR_WITH_QEMU:-0}" = 1 ]; then need+=(qemu-system-x86); fi
 
 missing=()
 for p in "${need[@]}"; do
