@@ -332,6 +332,8 @@ arbor_address_space_split(ArborAddressSpace *as, ArborFlatView *fv, guint64 addr
       } else {
         guint64 pv = 0;
         pr = arbor_memory_region_access_read(r->mr, off, piece, &pv);
+        if (pr == ARBOR_MEMTX_DECODE_ERROR && as->kind == ARBOR_ADDRESS_SPACE_IO)
+          pv = G_MAXUINT64;
         if (piece < 8)
           pv &= (G_GUINT64_CONSTANT(1) << (piece * 8)) - 1;
         v |= pv << (pos * 8);
@@ -363,6 +365,9 @@ arbor_address_space_dispatch_read(ArborAddressSpace *as, guint64 addr, guint siz
   if (G_LIKELY(idx >= 0 && size - 1 <= fv->ranges[idx].last - addr)) {
     ArborFlatRange *r = &fv->ranges[idx];
     res = arbor_memory_region_access_read(r->mr, r->offset + (addr - r->start), size, value);
+    /* Nothing answered on a port: the bus floats high. */
+    if (G_UNLIKELY(res == ARBOR_MEMTX_DECODE_ERROR) && as->kind == ARBOR_ADDRESS_SPACE_IO)
+      *value = size == 8 ? G_MAXUINT64 : (G_GUINT64_CONSTANT(1) << (size * 8)) - 1;
   } else {
     res = arbor_address_space_split(as, fv, addr, size, value, FALSE);
   }

@@ -129,7 +129,7 @@ arbor_flat_view_render(ArborMemoryRegion *root)
   cap = (gsize)g_sequence_get_length(ctx.covered);
   fv->starts = g_new(guint64, MAX(cap, 1));
   fv->ranges = g_new0(ArborFlatRange, MAX(cap, 1));
-  fv->refs = g_ptr_array_new_with_free_func(g_object_unref);
+  fv->refs = g_ptr_array_new_with_free_func(arbor_object_unref);
 
   for (it = g_sequence_get_begin_iter(ctx.covered); !g_sequence_iter_is_end(it); it = g_sequence_iter_next(it)) {
     ArborRenderPiece *p = g_sequence_get(it);

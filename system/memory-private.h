@@ -9,6 +9,47 @@
 
 G_BEGIN_DECLS
 
+#if defined(__SANITIZE_THREAD__)
+#define ARBOR_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ARBOR_TSAN 1
+#endif
+#endif
+
+#ifdef ARBOR_TSAN
+/* GLib and GObject are not instrumented: their futex locks and refcount
+ * atomics create happens-before edges ThreadSanitizer cannot see. We
+ * annotate the ones the memory API relies on (object lifetimes, locks). */
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#endif
+
+static inline void
+arbor_tsan_acquire(void *addr)
+{
+#ifdef ARBOR_TSAN
+  __tsan_acquire(addr);
+#endif
+}
+
+static inline void
+arbor_tsan_release(void *addr)
+{
+#ifdef ARBOR_TSAN
+  __tsan_release(addr);
+#endif
+}
+
+/* g_object_unref() that tells ThreadSanitizer about the refcount's
+ * release ordering (finalize acquires it). */
+static inline void
+arbor_object_unref(gpointer object)
+{
+  arbor_tsan_release(object);
+  g_object_unref(object);
+}
+
 /* ------------------------------------------------------------------ */
 /* RCU (system/rcu.c)                                                  */
 /* ------------------------------------------------------------------ */

@@ -55,17 +55,18 @@ arbor_memory_region_dispose(GObject *object)
 {
   ArborMemoryRegion *mr = ARBOR_MEMORY_REGION(object);
 
+  arbor_tsan_acquire(mr);
   if (mr->subregions != NULL) {
     while (mr->subregions->len > 0) {
       ArborMemoryRegion *sub = g_ptr_array_steal_index(mr->subregions, mr->subregions->len - 1);
       sub->container = NULL;
-      g_object_unref(sub);
+      arbor_object_unref(sub);
     }
   }
   if (mr->alias_target != NULL) {
     if (mr->alias_target->aliased_by != NULL)
       g_ptr_array_remove(mr->alias_target->aliased_by, mr);
-    g_clear_object(&mr->alias_target);
+    arbor_object_unref(g_steal_pointer(&mr->alias_target));
   }
   G_OBJECT_CLASS(arbor_memory_region_parent_class)->dispose(object);
 }
@@ -75,6 +76,7 @@ arbor_memory_region_finalize(GObject *object)
 {
   ArborMemoryRegion *mr = ARBOR_MEMORY_REGION(object);
 
+  arbor_tsan_acquire(mr);
   if (mr->host != NULL)
     munmap(mr->host, mr->host_len);
   g_clear_pointer(&mr->subregions, g_ptr_array_unref);
@@ -442,7 +444,7 @@ arbor_memory_region_del_subregion(ArborMemoryRegion *container, ArborMemoryRegio
   subregion->container = NULL;
   arbor_memory_region_topology_changed(container);
   /* A flat view that still dispatches to it holds its own ref. */
-  g_object_unref(subregion);
+  arbor_object_unref(subregion);
 }
 
 void
@@ -681,7 +683,7 @@ arbor_io_read(ArborMemoryRegion *mr, guint64 addr, guint size, guint64 *value)
 
   if (!arbor_io_access_valid(mr, addr, size)) {
     g_debug("%s: invalid read of size %u at 0x%" G_GINT64_MODIFIER "x", mr->name, size, addr);
-    *value = mr->kind == ARBOR_MEMORY_REGION_IO ? arbor_size_mask(size) : 0;
+    *value = 0; /* an I/O address space turns this into all ones */
     return ARBOR_MEMTX_DECODE_ERROR;
   }
   res = arbor_io_read_impl(mr, addr, size, &v);

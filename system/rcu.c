@@ -22,6 +22,36 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+static inline void
+arbor_rcu_lock(GMutex *m)
+{
+  g_mutex_lock(m);
+  arbor_tsan_acquire(m);
+}
+
+static inline void
+arbor_rcu_unlock(GMutex *m)
+{
+  arbor_tsan_release(m);
+  g_mutex_unlock(m);
+}
+
+static inline void
+arbor_rcu_cond_wait(GCond *c, GMutex *m)
+{
+  arbor_tsan_release(m);
+  g_cond_wait(c, m);
+  arbor_tsan_acquire(m);
+}
+
+static inline void
+arbor_rcu_cond_sleep(GCond *c, GMutex *m, gint64 end_time)
+{
+  arbor_tsan_release(m);
+  g_cond_wait_until(c, m, end_time);
+  arbor_tsan_acquire(m);
+}
+
 __thread ArborRcuReader *arbor_rcu_reader_tls __attribute__((tls_model("initial-exec")));
 
 typedef struct {
@@ -57,39 +87,57 @@ arbor_membarrier(int cmd)
 }
 
 static ArborRcuRegistry *
+arbor_rcu_registry_new(void)
+{
+  ArborRcuRegistry *r = g_new0(ArborRcuRegistry, 1);
+  long cmds;
+
+  g_mutex_init(&r->lock);
+  g_cond_init(&r->sleep_cond);
+  r->readers = g_ptr_array_new();
+  r->gp = 1;
+  g_mutex_init(&r->cb_lock);
+  g_cond_init(&r->work_cond);
+  g_cond_init(&r->done_cond);
+  r->pending = g_array_new(FALSE, FALSE, sizeof(ArborRcuCallback));
+
+  cmds = arbor_membarrier(MEMBARRIER_CMD_QUERY);
+  if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+      arbor_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0)
+    r->use_membarrier = TRUE;
+#ifdef ARBOR_TSAN
+  /* ThreadSanitizer does not model membarrier(2): use fences there. */
+  r->use_membarrier = FALSE;
+#endif
+  return r;
+}
+
+/* The process-wide registry, created on first use. Published with a
+ * compare-and-swap rather than GOnce so that ThreadSanitizer sees it. */
+static ArborRcuRegistry *
 arbor_rcu_registry(void)
 {
   static ArborRcuRegistry *registry;
+  ArborRcuRegistry *r = __atomic_load_n(&registry, __ATOMIC_ACQUIRE);
+  ArborRcuRegistry *expected = NULL;
 
-  if (g_once_init_enter(&registry)) {
-    ArborRcuRegistry *r = g_new0(ArborRcuRegistry, 1);
-    long cmds;
-
-    g_mutex_init(&r->lock);
-    g_cond_init(&r->sleep_cond);
-    r->readers = g_ptr_array_new();
-    r->gp = 1;
-    g_mutex_init(&r->cb_lock);
-    g_cond_init(&r->work_cond);
-    g_cond_init(&r->done_cond);
-    r->pending = g_array_new(FALSE, FALSE, sizeof(ArborRcuCallback));
-
-    cmds = arbor_membarrier(MEMBARRIER_CMD_QUERY);
-    if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-        arbor_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0)
-      r->use_membarrier = TRUE;
-    /* ThreadSanitizer does not model membarrier(2): use fences there. */
-#if defined(__SANITIZE_THREAD__)
-    r->use_membarrier = FALSE;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-    r->use_membarrier = FALSE;
-#endif
-#endif
-    g_debug("rcu: readers use %s", r->use_membarrier ? "compiler barriers (membarrier)" : "full fences");
-    g_once_init_leave(&registry, r);
+  if (G_LIKELY(r != NULL))
+    return r;
+  r = arbor_rcu_registry_new();
+  if (!__atomic_compare_exchange_n(&registry, &expected, r, FALSE, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    /* Another thread won; ours was never shared. */
+    g_ptr_array_unref(r->readers);
+    g_array_unref(r->pending);
+    g_mutex_clear(&r->lock);
+    g_mutex_clear(&r->cb_lock);
+    g_cond_clear(&r->sleep_cond);
+    g_cond_clear(&r->work_cond);
+    g_cond_clear(&r->done_cond);
+    g_free(r);
+    return expected;
   }
-  return registry;
+  g_debug("rcu: readers use %s", r->use_membarrier ? "compiler barriers (membarrier)" : "full fences");
+  return r;
 }
 
 ArborRcuReader *
@@ -100,9 +148,9 @@ arbor_rcu_register_thread(void)
 
   r->gp = &reg->gp;
   r->reader_fence = !reg->use_membarrier;
-  g_mutex_lock(&reg->lock);
+  arbor_rcu_lock(&reg->lock);
   g_ptr_array_add(reg->readers, r);
-  g_mutex_unlock(&reg->lock);
+  arbor_rcu_unlock(&reg->lock);
   arbor_rcu_reader_tls = r;
   g_private_set(&arbor_rcu_reader_key, r);
   return r;
@@ -115,9 +163,9 @@ arbor_rcu_unregister_thread(gpointer data)
   ArborRcuRegistry *reg = arbor_rcu_registry();
   ArborRcuReader *r = data;
 
-  g_mutex_lock(&reg->lock);
+  arbor_rcu_lock(&reg->lock);
   g_ptr_array_remove_fast(reg->readers, r);
-  g_mutex_unlock(&reg->lock);
+  arbor_rcu_unlock(&reg->lock);
   arbor_rcu_reader_tls = NULL;
   g_free(r);
 }
@@ -137,7 +185,7 @@ arbor_rcu_synchronize(void)
 
   g_return_if_fail(!arbor_rcu_read_locked());
 
-  g_mutex_lock(&reg->lock);
+  arbor_rcu_lock(&reg->lock);
   target = __atomic_add_fetch(&reg->gp, 1, __ATOMIC_SEQ_CST);
   if (reg->use_membarrier)
     arbor_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
@@ -160,10 +208,10 @@ arbor_rcu_synchronize(void)
     if (!busy)
       break;
     /* Sleep, do not spin: read sections are short (one dispatch). */
-    g_cond_wait_until(&reg->sleep_cond, &reg->lock, g_get_monotonic_time() + delay);
+    arbor_rcu_cond_sleep(&reg->sleep_cond, &reg->lock, g_get_monotonic_time() + delay);
     delay = MIN(delay * 2, 1000);
   }
-  g_mutex_unlock(&reg->lock);
+  arbor_rcu_unlock(&reg->lock);
 }
 
 static gpointer
@@ -174,12 +222,12 @@ arbor_rcu_thread(gpointer data)
   for (;;) {
     g_autoptr(GArray) batch = NULL;
 
-    g_mutex_lock(&reg->cb_lock);
+    arbor_rcu_lock(&reg->cb_lock);
     while (reg->pending->len == 0)
-      g_cond_wait(&reg->work_cond, &reg->cb_lock);
+      arbor_rcu_cond_wait(&reg->work_cond, &reg->cb_lock);
     batch = g_steal_pointer(&reg->pending);
     reg->pending = g_array_new(FALSE, FALSE, sizeof(ArborRcuCallback));
-    g_mutex_unlock(&reg->cb_lock);
+    arbor_rcu_unlock(&reg->cb_lock);
 
     arbor_rcu_synchronize();
     for (guint i = 0; i < batch->len; i++) {
@@ -187,10 +235,10 @@ arbor_rcu_thread(gpointer data)
       cb->func(cb->data);
     }
 
-    g_mutex_lock(&reg->cb_lock);
+    arbor_rcu_lock(&reg->cb_lock);
     reg->done += batch->len;
     g_cond_broadcast(&reg->done_cond);
-    g_mutex_unlock(&reg->cb_lock);
+    arbor_rcu_unlock(&reg->cb_lock);
   }
   return NULL;
 }
@@ -203,13 +251,13 @@ arbor_rcu_call(GDestroyNotify func, gpointer data)
 
   g_return_if_fail(func != NULL);
 
-  g_mutex_lock(&reg->cb_lock);
+  arbor_rcu_lock(&reg->cb_lock);
   if (reg->thread == NULL)
     reg->thread = g_thread_new("arbor-rcu", arbor_rcu_thread, reg);
   g_array_append_val(reg->pending, cb);
   reg->queued++;
   g_cond_signal(&reg->work_cond);
-  g_mutex_unlock(&reg->cb_lock);
+  arbor_rcu_unlock(&reg->cb_lock);
 }
 
 void
@@ -220,9 +268,9 @@ arbor_rcu_barrier(void)
 
   g_return_if_fail(!arbor_rcu_read_locked());
 
-  g_mutex_lock(&reg->cb_lock);
+  arbor_rcu_lock(&reg->cb_lock);
   target = reg->queued;
   while (reg->done < target)
-    g_cond_wait(&reg->done_cond, &reg->cb_lock);
-  g_mutex_unlock(&reg->cb_lock);
+    arbor_rcu_cond_wait(&reg->done_cond, &reg->cb_lock);
+  arbor_rcu_unlock(&reg->cb_lock);
 }
