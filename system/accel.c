@@ -374,12 +374,15 @@ arbor_accel_new(const char *name, GError **error)
     return NULL;
   }
 
-  type = accel_registry_lookup(reg, name);
-  if (type == G_TYPE_INVALID && name != NULL) {
-    if (!accel_load_module(reg, name, error))
-      return NULL;
+  if (name != NULL) {
     type = accel_registry_lookup(reg, name);
-  } else if (type == G_TYPE_INVALID) {
+    if (type == G_TYPE_INVALID) {
+      if (!accel_load_module(reg, name, error))
+        return NULL;
+      type = accel_registry_lookup(reg, name);
+    }
+  } else {
+    /* A module not loaded yet may outrank everything registered. */
     accel_load_all_modules(reg);
     type = accel_registry_lookup(reg, NULL);
     if (type == G_TYPE_INVALID) {
