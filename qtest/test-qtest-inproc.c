@@ -273,6 +273,58 @@ test_irq(Fixture *f, gconstpointer data)
   assert_cmd(f, "inb 0x3fa", "IRQ lower 4\nOK 0x0002\n");
 }
 
+typedef struct {
+  ArborMachine *machine;
+  guint toggles;
+} IrqStorm;
+
+static gpointer
+irq_storm_thread(gpointer data)
+{
+  IrqStorm *storm = data;
+
+  for (guint i = 0; i < storm->toggles; i++)
+    arbor_machine_set_irq(storm->machine, 5, (i & 1) == 0);
+  return NULL;
+}
+
+/* Devices on vCPU threads (kvm) raise lines while the main thread serves
+ * commands: every line still comes out whole, and raise/lower alternate. */
+static void
+test_irq_from_other_thread(Fixture *f, gconstpointer data)
+{
+  IrqStorm storm = { .machine = f->machine, .toggles = 20000 };
+  GThread *thread;
+  g_auto(GStrv) lines = NULL;
+  guint replies = 0, irqs = 0, commands = 0;
+  gboolean level = FALSE;
+
+  assert_cmd(f, "irq_intercept_in ioapic", "OK\n");
+  g_string_truncate(f->out, 0);
+  thread = g_thread_new("irq-storm", irq_storm_thread, &storm);
+  /* However the two interleave, the output must parse. */
+  while (commands < 2000) {
+    arbor_qtest_server_feed(f->server, "endianness\n", 11);
+    commands++;
+  }
+  g_thread_join(thread);
+  arbor_qtest_server_feed(f->server, "endianness\n", 11);
+  commands++;
+
+  lines = g_strsplit(f->out->str, "\n", 0);
+  for (guint i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++) {
+    if (strcmp(lines[i], "OK little") == 0) {
+      replies++;
+    } else {
+      g_assert_cmpstr(lines[i], ==, level ? "IRQ lower 5" : "IRQ raise 5");
+      level = !level;
+      irqs++;
+    }
+  }
+  g_assert_cmpuint(replies, ==, commands);
+  g_assert_cmpuint(irqs, ==, storm.toggles);
+}
+
 static void
 test_module_load(Fixture *f, gconstpointer data)
 {
@@ -471,6 +523,7 @@ main(int argc, char **argv)
   ADD("/qtest/inproc/clock/step-set", test_clock);
   ADD("/qtest/inproc/clock/timer", test_clock_timer);
   ADD("/qtest/inproc/irq", test_irq);
+  ADD("/qtest/inproc/irq-from-other-thread", test_irq_from_other_thread);
   ADD("/qtest/inproc/module-load", test_module_load);
   ADD("/qtest/inproc/bad/table", test_bad_inputs);
   ADD("/qtest/inproc/bad/nul-byte", test_nul_byte);
