@@ -4,6 +4,7 @@
 
 #include <arbor/address-space.h>
 #include <arbor/chardev.h>
+#include <arbor/device.h>
 #include <arbor/machine.h>
 #include <arbor/memory-listener.h>
 #include <arbor/memory-region.h>
@@ -308,8 +309,12 @@ cmd_exits(ArborMonitor *mon, GString *out)
   g_string_append(out, "region accesses (space, first range, region, count):\n");
   for (guint i = 0; i < rows->len; i++) {
     RegionRow *row = &g_array_index(rows, RegionRow, i);
-    g_string_append_printf(out, "  %-6s %016" G_GINT64_MODIFIER "x-%016" G_GINT64_MODIFIER "x %-24s %" G_GUINT64_FORMAT "\n",
-                           row->space, row->start, row->end, arbor_memory_region_get_name(row->mr), row->count);
+    GObject *owner = arbor_memory_region_get_owner(row->mr);
+    const char *id = owner && ARBOR_IS_DEVICE(owner) ? arbor_device_get_id(ARBOR_DEVICE(owner)) : NULL;
+    g_autofree char *name = id ? g_strdup_printf("%s (%s)", arbor_memory_region_get_name(row->mr), id)
+                               : g_strdup(arbor_memory_region_get_name(row->mr));
+    g_string_append_printf(out, "  %-6s %016" G_GINT64_MODIFIER "x-%016" G_GINT64_MODIFIER "x %-32s %" G_GUINT64_FORMAT "\n",
+                           row->space, row->start, row->end, name, row->count);
   }
 }
 
