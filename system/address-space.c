@@ -50,7 +50,7 @@ arbor_address_space_dispose(GObject *object)
   g_clear_pointer(&as->listeners, g_ptr_array_unref);
   old = __atomic_exchange_n(&as->current, NULL, __ATOMIC_SEQ_CST);
   if (old != NULL)
-    arbor_rcu_call(arbor_flat_view_free, old);
+    arbor_flat_view_retire(old);
   G_OBJECT_CLASS(arbor_address_space_parent_class)->dispose(object);
 }
 
@@ -118,6 +118,13 @@ arbor_address_space_get_kind(ArborAddressSpace *as)
 }
 
 guint64
+arbor_address_space_count_region(ArborAddressSpace *as, ArborMemoryRegion *mr)
+{
+  /* Main thread: the writer's own view cannot go away under us. */
+  return as->current != NULL ? arbor_flat_view_count(as->current, mr) : 0;
+}
+
+guint64
 arbor_address_space_get_generation(ArborAddressSpace *as)
 {
   g_return_val_if_fail(ARBOR_IS_ADDRESS_SPACE(as), 0);
@@ -156,11 +163,11 @@ typedef void (*ArborSectionFunc)(ArborMemoryListener *listener, ArborAddressSpac
                                  const ArborMemorySection *section);
 
 static void
-arbor_listeners_section(ArborAddressSpace *as, gboolean add, const ArborFlatRange *r)
+arbor_listeners_section(ArborAddressSpace *as, gboolean add, const ArborFlatView *fv, gsize idx)
 {
   ArborMemorySection section;
 
-  arbor_flat_view_section(r, &section);
+  arbor_flat_view_section(fv, idx, &section);
   for (guint i = 0; i < as->listeners->len; i++) {
     ArborMemoryListener *l = g_ptr_array_index(as->listeners, i);
     ArborMemoryListenerInterface *iface = ARBOR_MEMORY_LISTENER_GET_IFACE(l);
@@ -183,9 +190,11 @@ arbor_listeners_begin_commit(ArborAddressSpace *as, gboolean begin)
 }
 
 static gboolean
-arbor_range_same(const ArborFlatRange *a, const ArborFlatRange *b)
+arbor_range_same(const ArborFlatView *fa, gsize ia, const ArborFlatView *fb, gsize ib)
 {
-  return a->start == b->start && a->last == b->last && a->mr == b->mr && a->offset == b->offset;
+  const ArborFlatRange *a = &fa->ranges[ia], *b = &fb->ranges[ib];
+
+  return fa->starts[ia] == fb->starts[ib] && a->last == b->last && a->mr == b->mr && a->offset == b->offset;
 }
 
 /* Tells listeners what changed between two views: every old range with no
@@ -203,12 +212,11 @@ arbor_address_space_notify(ArborAddressSpace *as, const ArborFlatView *old, cons
     gsize j = 0;
 
     for (gsize i = 0; i < from->n; i++) {
-      const ArborFlatRange *r = &from->ranges[i];
-      while (j < other->n && other->ranges[j].start < r->start)
+      while (j < other->n && other->starts[j] < from->starts[i])
         j++;
-      if (j < other->n && arbor_range_same(r, &other->ranges[j]))
+      if (j < other->n && arbor_range_same(from, i, other, j))
         continue;
-      arbor_listeners_section(as, pass == 1, r);
+      arbor_listeners_section(as, pass == 1, from, i);
     }
   }
   arbor_listeners_begin_commit(as, FALSE);
@@ -232,7 +240,7 @@ arbor_address_space_update(ArborAddressSpace *as)
   __atomic_store_n(&as->current, new, __ATOMIC_SEQ_CST);
   __atomic_fetch_add(&as->generation, 1, __ATOMIC_RELAXED);
   arbor_address_space_notify(as, old, new);
-  arbor_rcu_call(arbor_flat_view_free, old);
+  arbor_flat_view_retire(old);
 }
 
 /* Unassigned accesses -------------------------------------------------------- */
@@ -320,7 +328,7 @@ arbor_address_space_split(ArborAddressSpace *as, ArborFlatView *fv, guint64 addr
       guint64 avail = r->last - a;
       guint piece;
       ArborMemTxResult pr;
-      guint64 off = r->offset + (a - r->start);
+      guint64 off = r->offset + (a - arbor_flat_view_start(fv, (gsize)idx));
 
       n = size - pos;
       if (avail < n - 1)
@@ -348,6 +356,80 @@ arbor_address_space_split(ArborAddressSpace *as, ArborFlatView *fv, guint64 addr
   return res;
 }
 
+static inline guint64
+arbor_mask(guint size)
+{
+  return size == 8 ? G_MAXUINT64 : (G_GUINT64_CONSTANT(1) << (size * 8)) - 1;
+}
+
+static inline guint64
+arbor_ram_load(const guint8 *p, guint size)
+{
+  switch (size) {
+  case 1:
+    return *p;
+  case 2: {
+    guint16 v;
+    memcpy(&v, p, 2);
+    return GUINT16_FROM_LE(v);
+  }
+  case 4: {
+    guint32 v;
+    memcpy(&v, p, 4);
+    return GUINT32_FROM_LE(v);
+  }
+  default: {
+    guint64 v;
+    memcpy(&v, p, 8);
+    return GUINT64_FROM_LE(v);
+  }
+  }
+}
+
+/* One range serves the whole access: the common case. Plain little-endian
+ * callbacks at a size they take are called straight from the range (no
+ * region object touched but its counter); the rest goes through the
+ * general size-adjusting path. */
+static inline ArborMemTxResult
+arbor_range_read(ArborAddressSpace *as, ArborFlatView *fv, gsize idx, guint64 addr, guint size,
+                 guint64 *value)
+{
+  ArborFlatRange *r = &fv->ranges[idx];
+  guint64 delta = addr - arbor_flat_view_start(fv, idx);
+  guint64 off = r->offset + delta;
+  ArborMemTxResult res;
+
+  if (G_LIKELY((r->fast_sizes & size) && (r->unaligned || (off & (size - 1)) == 0))) {
+    arbor_counter_inc(&r->count);
+    *value = r->read(r->ptr, off, size) & arbor_mask(size);
+    return ARBOR_MEMTX_OK;
+  }
+  if (r->kind == ARBOR_MEMORY_REGION_RAM || r->kind == ARBOR_MEMORY_REGION_ROM) {
+    arbor_counter_inc(&r->count);
+    *value = arbor_ram_load((const guint8 *)r->ptr + delta, size);
+    return ARBOR_MEMTX_OK;
+  }
+  res = arbor_memory_region_access_read(r->mr, off, size, value);
+  /* Nothing answered on a port: the bus floats high. */
+  if (G_UNLIKELY(res == ARBOR_MEMTX_DECODE_ERROR) && as->kind == ARBOR_ADDRESS_SPACE_IO)
+    *value = arbor_mask(size);
+  return res;
+}
+
+static inline ArborMemTxResult
+arbor_range_write(ArborFlatView *fv, gsize idx, guint64 addr, guint size, guint64 value)
+{
+  ArborFlatRange *r = &fv->ranges[idx];
+  guint64 off = r->offset + (addr - arbor_flat_view_start(fv, idx));
+
+  if (G_LIKELY((r->fast_sizes & size) && (r->unaligned || (off & (size - 1)) == 0))) {
+    arbor_counter_inc(&r->count);
+    r->write(r->ptr, off, size, value & arbor_mask(size));
+    return ARBOR_MEMTX_OK;
+  }
+  return arbor_memory_region_access_write(r->mr, off, size, value);
+}
+
 ArborMemTxResult
 arbor_address_space_dispatch_read(ArborAddressSpace *as, guint64 addr, guint size, guint64 *value)
 {
@@ -361,16 +443,11 @@ arbor_address_space_dispatch_read(ArborAddressSpace *as, guint64 addr, guint siz
   }
   arbor_rcu_read_lock();
   fv = arbor_address_space_view(as);
-  idx = fv != NULL ? arbor_flat_view_find(fv, addr) : -1;
-  if (G_LIKELY(idx >= 0 && size - 1 <= fv->ranges[idx].last - addr)) {
-    ArborFlatRange *r = &fv->ranges[idx];
-    res = arbor_memory_region_access_read(r->mr, r->offset + (addr - r->start), size, value);
-    /* Nothing answered on a port: the bus floats high. */
-    if (G_UNLIKELY(res == ARBOR_MEMTX_DECODE_ERROR) && as->kind == ARBOR_ADDRESS_SPACE_IO)
-      *value = size == 8 ? G_MAXUINT64 : (G_GUINT64_CONSTANT(1) << (size * 8)) - 1;
-  } else {
+  idx = G_LIKELY(fv != NULL) ? arbor_flat_view_find(fv, addr) : -1;
+  if (G_LIKELY(idx >= 0 && size - 1 <= fv->ranges[idx].last - addr))
+    res = arbor_range_read(as, fv, (gsize)idx, addr, size, value);
+  else
     res = arbor_address_space_split(as, fv, addr, size, value, FALSE);
-  }
   arbor_rcu_read_unlock();
   return res;
 }
@@ -386,13 +463,11 @@ arbor_address_space_dispatch_write(ArborAddressSpace *as, guint64 addr, guint si
     return ARBOR_MEMTX_DECODE_ERROR;
   arbor_rcu_read_lock();
   fv = arbor_address_space_view(as);
-  idx = fv != NULL ? arbor_flat_view_find(fv, addr) : -1;
-  if (G_LIKELY(idx >= 0 && size - 1 <= fv->ranges[idx].last - addr)) {
-    ArborFlatRange *r = &fv->ranges[idx];
-    res = arbor_memory_region_access_write(r->mr, r->offset + (addr - r->start), size, value);
-  } else {
+  idx = G_LIKELY(fv != NULL) ? arbor_flat_view_find(fv, addr) : -1;
+  if (G_LIKELY(idx >= 0 && size - 1 <= fv->ranges[idx].last - addr))
+    res = arbor_range_write(fv, (gsize)idx, addr, size, value);
+  else
     res = arbor_address_space_split(as, fv, addr, size, &value, TRUE);
-  }
   arbor_rcu_read_unlock();
   return res;
 }
@@ -429,12 +504,13 @@ arbor_address_space_rw(ArborAddressSpace *as, guint64 addr, guint8 *buf, gsize l
         res = ARBOR_MEMTX_DECODE_ERROR;
     } else {
       ArborFlatRange *r = &fv->ranges[idx];
+      guint64 start = arbor_flat_view_start(fv, (gsize)idx);
       guint64 avail = r->last - addr; /* bytes left minus one */
+      gboolean is_mem = r->kind == ARBOR_MEMORY_REGION_RAM || r->kind == ARBOR_MEMORY_REGION_ROM;
 
       n = len - 1 <= avail ? len : avail + 1;
-      if (r->host != NULL &&
-          (mode == ARBOR_RW_READ || r->kind == ARBOR_MEMORY_REGION_RAM || mode == ARBOR_RW_WRITE_ROM)) {
-        guint8 *host = r->host + (addr - r->start);
+      if (is_mem && (mode == ARBOR_RW_READ || r->kind == ARBOR_MEMORY_REGION_RAM || mode == ARBOR_RW_WRITE_ROM)) {
+        guint8 *host = (guint8 *)r->ptr + (addr - start);
         if (mode == ARBOR_RW_READ)
           memcpy(buf, host, n);
         else
@@ -448,7 +524,7 @@ arbor_address_space_rw(ArborAddressSpace *as, guint64 addr, guint8 *buf, gsize l
         guint64 done = 0;
 
         while (done < n) {
-          guint64 off = r->offset + (addr + done - r->start);
+          guint64 off = r->offset + (addr + done - start);
           guint size = arbor_pow2_floor(MIN(n - done, (guint64)max));
           ArborMemTxResult pr;
 
@@ -518,8 +594,9 @@ arbor_address_space_get_host_ptr(ArborAddressSpace *as, guint64 addr, gsize len)
   idx = fv != NULL ? arbor_flat_view_find(fv, addr) : -1;
   if (idx >= 0) {
     ArborFlatRange *r = &fv->ranges[idx];
-    if (r->host != NULL && (len == 0 || len - 1 <= r->last - addr))
-      host = r->host + (addr - r->start);
+    if ((r->kind == ARBOR_MEMORY_REGION_RAM || r->kind == ARBOR_MEMORY_REGION_ROM) &&
+        (len == 0 || len - 1 <= r->last - addr))
+      host = (guint8 *)r->ptr + (addr - arbor_flat_view_start(fv, (gsize)idx));
   }
   arbor_rcu_read_unlock();
   return host;
@@ -544,7 +621,7 @@ arbor_address_space_add_listener(ArborAddressSpace *as, ArborMemoryListener *lis
   if (iface->begin != NULL)
     iface->begin(listener, as);
   for (gsize i = 0; fv != NULL && i < fv->n; i++) {
-    arbor_flat_view_section(&fv->ranges[i], &section);
+    arbor_flat_view_section(fv, i, &section);
     if (iface->section_add != NULL)
       iface->section_add(listener, as, &section);
   }
@@ -571,7 +648,7 @@ arbor_address_space_remove_listener(ArborAddressSpace *as, ArborMemoryListener *
   if (iface->begin != NULL)
     iface->begin(listener, as);
   for (gsize i = 0; fv != NULL && i < fv->n; i++) {
-    arbor_flat_view_section(&fv->ranges[i], &section);
+    arbor_flat_view_section(fv, i, &section);
     if (iface->section_del != NULL)
       iface->section_del(listener, as, &section);
   }

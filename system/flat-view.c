@@ -115,20 +115,54 @@ arbor_flat_view_hold(ArborFlatView *fv, GHashTable *held, gpointer object)
     g_ptr_array_add(fv->refs, g_object_ref(object));
 }
 
+static gsize
+arbor_round_up_blocks(gsize n)
+{
+  gsize blocks = (n + ARBOR_FLAT_VIEW_FANOUT - 1) / ARBOR_FLAT_VIEW_FANOUT;
+
+  return MAX(blocks, 1) * ARBOR_FLAT_VIEW_FANOUT;
+}
+
+/* Builds the upper levels of the search tree over fv->starts. */
+static void
+arbor_flat_view_build_levels(ArborFlatView *fv)
+{
+  gsize len = arbor_round_up_blocks(fv->n); /* keys in the current level, padded */
+
+  fv->level[0] = fv->starts;
+  fv->n_levels = 1;
+  while (len > ARBOR_FLAT_VIEW_FANOUT) {
+    const guint64 *below = fv->level[fv->n_levels - 1];
+    gsize blocks = len / ARBOR_FLAT_VIEW_FANOUT;
+    gsize seps = blocks - 1; /* first key of every block but the first */
+    gsize up_len = arbor_round_up_blocks(seps);
+    guint64 *up;
+
+    g_assert(fv->n_levels < ARBOR_FLAT_VIEW_MAX_LEVELS);
+    up = g_new(guint64, up_len);
+    for (gsize j = 0; j < up_len; j++)
+      up[j] = j < seps ? below[(j + 1) * ARBOR_FLAT_VIEW_FANOUT] : G_MAXUINT64;
+    fv->level[fv->n_levels++] = up;
+    len = up_len;
+  }
+}
+
 ArborFlatView *
 arbor_flat_view_render(ArborMemoryRegion *root)
 {
   ArborRender ctx = { .covered = g_sequence_new(g_free) };
   g_autoptr(GHashTable) held = g_hash_table_new(NULL, NULL);
   ArborFlatView *fv = g_new0(ArborFlatView, 1);
-  gsize n = 0, cap;
+  gsize n = 0, cap, padded;
   GSequenceIter *it;
+  ArborU128 prev_end = 0;
 
   arbor_render_region(&ctx, root, 0, 0, (ArborU128)1 << 64, 0);
 
   cap = (gsize)g_sequence_get_length(ctx.covered);
-  fv->starts = g_new(guint64, MAX(cap, 1));
-  fv->ranges = g_new0(ArborFlatRange, MAX(cap, 1));
+  padded = arbor_round_up_blocks(cap);
+  fv->starts = g_new(guint64, padded);
+  fv->ranges = g_aligned_alloc0(MAX(cap, 1), sizeof(ArborFlatRange), 64);
   fv->refs = g_ptr_array_new_with_free_func(arbor_object_unref);
 
   for (it = g_sequence_get_begin_iter(ctx.covered); !g_sequence_iter_is_end(it); it = g_sequence_iter_next(it)) {
@@ -136,28 +170,30 @@ arbor_flat_view_render(ArborMemoryRegion *root)
     ArborFlatRange *prev = n > 0 ? &fv->ranges[n - 1] : NULL;
 
     /* Merge with the previous range when it continues it exactly. */
-    if (prev != NULL && prev->mr == p->mr && (ArborU128)prev->last + 1 == p->start &&
-        (ArborU128)prev->offset + (p->start - prev->start) == p->offset) {
+    if (prev != NULL && prev->mr == p->mr && prev_end == p->start &&
+        (ArborU128)prev->offset + (p->start - fv->starts[n - 1]) == p->offset) {
       prev->last = (guint64)(p->end - 1);
+      prev_end = p->end;
       continue;
     }
     {
       ArborFlatRange *r = &fv->ranges[n];
-      gpointer host = arbor_memory_region_get_ram_ptr(p->mr);
 
-      r->start = (guint64)p->start;
+      fv->starts[n] = (guint64)p->start;
       r->last = (guint64)(p->end - 1);
       r->mr = p->mr;
       r->offset = (guint64)p->offset;
-      r->kind = arbor_memory_region_get_kind(p->mr);
-      r->host = host != NULL ? (guint8 *)host + r->offset : NULL;
-      fv->starts[n] = r->start;
+      arbor_memory_region_fill_fast_path(p->mr, r);
       arbor_flat_view_hold(fv, held, p->mr);
       arbor_flat_view_hold(fv, held, arbor_memory_region_get_owner(p->mr));
+      prev_end = p->end;
       n++;
     }
   }
   fv->n = n;
+  for (gsize i = n; i < padded; i++)
+    fv->starts[i] = G_MAXUINT64;
+  arbor_flat_view_build_levels(fv);
   g_sequence_free(ctx.covered);
   return fv;
 }
@@ -170,15 +206,49 @@ arbor_flat_view_free(gpointer view)
   if (fv == NULL)
     return;
   g_ptr_array_unref(fv->refs);
+  g_free(fv->folded);
+  for (guint l = 1; l < fv->n_levels; l++)
+    g_free(fv->level[l]);
   g_free(fv->starts);
-  g_free(fv->ranges);
+  g_aligned_free(fv->ranges);
   g_free(fv);
 }
 
-static gboolean
-arbor_flat_range_equal(const ArborFlatRange *a, const ArborFlatRange *b)
+/* After the grace period: no dispatch can count in @view any more. */
+static void
+arbor_flat_view_reclaim(gpointer view)
 {
-  return a->start == b->start && a->last == b->last && a->mr == b->mr && a->offset == b->offset;
+  ArborFlatView *fv = view;
+
+  for (gsize i = 0; i < fv->n; i++) {
+    guint64 late = __atomic_load_n(&fv->ranges[i].count, __ATOMIC_RELAXED) - fv->folded[i];
+    if (late != 0)
+      arbor_memory_region_add_count(fv->ranges[i].mr, late);
+  }
+  arbor_flat_view_free(fv);
+}
+
+void
+arbor_flat_view_retire(ArborFlatView *fv)
+{
+  fv->folded = g_new(guint64, MAX(fv->n, 1));
+  for (gsize i = 0; i < fv->n; i++) {
+    fv->folded[i] = __atomic_load_n(&fv->ranges[i].count, __ATOMIC_RELAXED);
+    if (fv->folded[i] != 0)
+      arbor_memory_region_add_count(fv->ranges[i].mr, fv->folded[i]);
+  }
+  arbor_rcu_call(arbor_flat_view_reclaim, fv);
+}
+
+guint64
+arbor_flat_view_count(const ArborFlatView *fv, ArborMemoryRegion *mr)
+{
+  guint64 count = 0;
+
+  for (gsize i = 0; i < fv->n; i++)
+    if (fv->ranges[i].mr == mr)
+      count += __atomic_load_n(&fv->ranges[i].count, __ATOMIC_RELAXED);
+  return count;
 }
 
 gboolean
@@ -186,21 +256,36 @@ arbor_flat_view_equal(const ArborFlatView *a, const ArborFlatView *b)
 {
   if (a->n != b->n)
     return FALSE;
-  for (gsize i = 0; i < a->n; i++)
-    if (!arbor_flat_range_equal(&a->ranges[i], &b->ranges[i]))
+  for (gsize i = 0; i < a->n; i++) {
+    const ArborFlatRange *ra = &a->ranges[i], *rb = &b->ranges[i];
+    if (a->starts[i] != b->starts[i] || ra->last != rb->last || ra->mr != rb->mr || ra->offset != rb->offset)
       return FALSE;
+  }
   return TRUE;
 }
 
 void
-arbor_flat_view_section(const ArborFlatRange *r, ArborMemorySection *section)
+arbor_flat_view_section(const ArborFlatView *fv, gsize idx, ArborMemorySection *section)
 {
+  const ArborFlatRange *r = &fv->ranges[idx];
+  guint64 start = fv->starts[idx];
+
   section->mr = r->mr;
-  section->offset_within_address_space = r->start;
+  section->offset_within_address_space = start;
   section->offset_within_region = r->offset;
-  section->size = r->last - r->start + 1; /* wraps to 0 for 2^64 */
-  section->host = r->host;
+  section->size = r->last - start + 1; /* wraps to 0 for 2^64 */
+  section->host = r->kind == ARBOR_MEMORY_REGION_RAM || r->kind == ARBOR_MEMORY_REGION_ROM ? r->ptr : NULL;
   section->readonly = r->kind == ARBOR_MEMORY_REGION_ROM;
+}
+
+gssize
+arbor_flat_view_find_slow(const ArborFlatView *fv, guint64 addr)
+{
+  gsize pos = arbor_flat_view_next(fv, addr);
+
+  if (pos == 0 || addr > fv->ranges[pos - 1].last)
+    return -1;
+  return (gssize)pos - 1;
 }
 
 gsize

@@ -76,7 +76,7 @@ arbor_memory_dump_flat_view(GString *out, const ArborFlatView *fv)
 
     g_string_append_printf(out, "  %016" G_GINT64_MODIFIER "x-%016" G_GINT64_MODIFIER "x (%s): %s @%016"
                            G_GINT64_MODIFIER "x\n",
-                           r->start, r->last, arbor_memory_region_kind_to_string(r->kind),
+                           fv->starts[i], r->last, arbor_memory_region_kind_to_string(r->kind),
                            arbor_memory_region_get_name(r->mr), r->offset);
   }
 }

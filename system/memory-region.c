@@ -296,11 +296,24 @@ arbor_memory_region_get_owner(ArborMemoryRegion *mr)
   return mr->owner;
 }
 
+static void arbor_memory_region_collect_spaces(ArborMemoryRegion *mr, GPtrArray *spaces, guint depth);
+
+/* The region's own counter (general path, retired views) plus what the
+ * current views of the address spaces that can see it have counted. */
 guint64
 arbor_memory_region_get_access_count(ArborMemoryRegion *mr)
 {
+  g_autoptr(GPtrArray) spaces = NULL;
+  guint64 count;
+
   g_return_val_if_fail(ARBOR_IS_MEMORY_REGION(mr), 0);
-  return __atomic_load_n(&mr->access_count, __ATOMIC_RELAXED);
+
+  spaces = g_ptr_array_new();
+  arbor_memory_region_collect_spaces(mr, spaces, 0);
+  count = __atomic_load_n(&mr->access_count, __ATOMIC_RELAXED);
+  for (guint i = 0; i < spaces->len; i++)
+    count += arbor_address_space_count_region(g_ptr_array_index(spaces, i), mr);
+  return count;
 }
 
 GPtrArray *
@@ -709,8 +722,42 @@ arbor_io_write(ArborMemoryRegion *mr, guint64 addr, guint size, guint64 value)
 static inline void
 arbor_memory_region_count(ArborMemoryRegion *mr)
 {
-  /* Statistics only: a relaxed increment, no ordering. */
+  /* General path only (the fast path counts in the flat range). Atomic:
+   * retired views fold their counts into this counter concurrently. */
   __atomic_fetch_add(&mr->access_count, 1, __ATOMIC_RELAXED);
+}
+
+void
+arbor_memory_region_add_count(ArborMemoryRegion *mr, guint64 delta)
+{
+  __atomic_fetch_add(&mr->access_count, delta, __ATOMIC_RELAXED);
+}
+
+void
+arbor_memory_region_fill_fast_path(ArborMemoryRegion *mr, ArborFlatRange *range)
+{
+  range->kind = (guint8)mr->kind;
+  range->count = 0;
+  range->fast_sizes = 0;
+  range->unaligned = mr->ops.valid.unaligned;
+  range->read = NULL;
+  range->write = NULL;
+  if (mr->kind == ARBOR_MEMORY_REGION_RAM || mr->kind == ARBOR_MEMORY_REGION_ROM) {
+    range->ptr = mr->host + range->offset;
+    return;
+  }
+  range->ptr = mr->opaque;
+  /* Straight calls only for little-endian plain callbacks, at the sizes
+   * both valid and impl accept; anything else takes the general path. */
+  if (mr->kind != ARBOR_MEMORY_REGION_IO || !mr->has_ops || mr->ops.endianness != ARBOR_ENDIAN_LITTLE ||
+      mr->ops.read == NULL || mr->ops.write == NULL || mr->ops.read_with_result != NULL ||
+      mr->ops.write_with_result != NULL)
+    return;
+  range->read = mr->ops.read;
+  range->write = mr->ops.write;
+  for (guint size = 1; size <= 8; size *= 2)
+    if (size >= mr->valid_min && size <= mr->valid_max && size >= mr->impl_min && size <= mr->impl_max)
+      range->fast_sizes |= (guint8)size;
 }
 
 ArborMemTxResult
@@ -816,7 +863,7 @@ arbor_memory_region_dispatch(ArborMemoryRegion *mr, guint64 addr, guint size, gu
     gssize idx = arbor_flat_view_find(fv, addr);
     if (idx >= 0 && size - 1 <= fv->ranges[idx].last - addr) {
       ArborFlatRange *r = &fv->ranges[idx];
-      guint64 off = r->offset + (addr - r->start);
+      guint64 off = r->offset + (addr - arbor_flat_view_start(fv, (gsize)idx));
       ArborMemoryRegion *target = g_object_ref(r->mr);
       arbor_flat_view_free(fv);
       if (is_write)
@@ -837,7 +884,7 @@ arbor_memory_region_dispatch(ArborMemoryRegion *mr, guint64 addr, guint size, gu
     }
     {
       ArborFlatRange *r = &fv->ranges[idx];
-      guint64 off = r->offset + (addr + i - r->start);
+      guint64 off = r->offset + (addr + i - arbor_flat_view_start(fv, (gsize)idx));
       if (is_write) {
         b = (*value >> (i * 8)) & 0xff;
         res = arbor_memtx_merge(res, arbor_memory_region_access_write(r->mr, off, 1, b));

@@ -447,6 +447,17 @@ test_access_count(Fixture *f, gconstpointer data)
   test_read(f->as, 0x1000, 4, ARBOR_MEMTX_OK);
   g_assert_cmpuint(arbor_memory_region_get_access_count(ram), ==, 5);
   g_assert_cmpuint(arbor_memory_region_get_access_count(io), ==, 1);
+
+  /* Counts survive new flat views and their reclamation. */
+  arbor_memory_region_set_address(io, 0x2000);
+  test_read(f->as, 0x2000, 1, ARBOR_MEMTX_OK);
+  g_assert_cmpuint(arbor_memory_region_get_access_count(io), ==, 2);
+  arbor_rcu_barrier();
+  g_assert_cmpuint(arbor_memory_region_get_access_count(io), ==, 2);
+  g_assert_cmpuint(arbor_memory_region_get_access_count(ram), ==, 5);
+  /* An access the region refuses (valid.max is 4) was still dispatched to it. */
+  test_read(f->as, 0x2000, 8, ARBOR_MEMTX_DECODE_ERROR);
+  g_assert_cmpuint(arbor_memory_region_get_access_count(io), ==, 3);
 }
 
 static void
