@@ -190,13 +190,13 @@ print_segment(GString *out, const char *name, const ArborSegment *s)
 }
 
 static void
-print_vcpu_registers(GString *out, ArborVcpu *vcpu)
+print_vcpu_registers(GString *out, ArborVcpu *vcpu, ArborVcpuState state)
 {
   g_autoptr(GError) error = NULL;
   ArborRegs r;
   ArborSregs s;
 
-  g_string_append_printf(out, "CPU#%u (%s)\n", arbor_vcpu_get_index(vcpu), arbor_vcpu_state_name(arbor_vcpu_get_state(vcpu)));
+  g_string_append_printf(out, "CPU#%u (%s)\n", arbor_vcpu_get_index(vcpu), arbor_vcpu_state_name(state));
   if (!arbor_vcpu_get_regs(vcpu, &r, &error) || !arbor_vcpu_get_sregs(vcpu, &s, &error)) {
     g_string_append_printf(out, "info registers: CPU#%u: %s\n", arbor_vcpu_get_index(vcpu), error->message);
     return;
@@ -233,11 +233,15 @@ cmd_registers(ArborMonitor *mon, GString *out)
     g_string_append(out, "info registers: the machine has no vCPUs (no accelerator)\n");
     return;
   }
+  guint n = arbor_vcpu_manager_get_count(mgr);
+  g_autofree ArborVcpuState *states = g_new(ArborVcpuState, n);
+  for (guint i = 0; i < n; i++)
+    states[i] = arbor_vcpu_get_state(arbor_vcpu_manager_get_vcpu(mgr, i));
   gboolean was_running = arbor_machine_is_running(mon->machine);
   if (was_running)
     arbor_machine_pause(mon->machine);
-  for (guint i = 0; i < arbor_vcpu_manager_get_count(mgr); i++)
-    print_vcpu_registers(out, arbor_vcpu_manager_get_vcpu(mgr, i));
+  for (guint i = 0; i < n; i++)
+    print_vcpu_registers(out, arbor_vcpu_manager_get_vcpu(mgr, i), states[i]);
   if (was_running)
     arbor_machine_run(mon->machine);
 }
