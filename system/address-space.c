@@ -239,7 +239,11 @@ arbor_address_space_update(ArborAddressSpace *as)
   /* Publish: readers see the old or the new view, whole. */
   __atomic_store_n(&as->current, new, __ATOMIC_SEQ_CST);
   __atomic_fetch_add(&as->generation, 1, __ATOMIC_RELAXED);
+  /* A listener may change the topology again: a nested update retires
+   * @new, which must stay valid until our diff is done. */
+  arbor_rcu_read_lock();
   arbor_address_space_notify(as, old, new);
+  arbor_rcu_read_unlock();
   arbor_flat_view_retire(old);
 }
 
@@ -386,6 +390,31 @@ arbor_ram_load(const guint8 *p, guint size)
   }
 }
 
+static inline void
+arbor_ram_store(guint8 *p, guint size, guint64 value)
+{
+  switch (size) {
+  case 1:
+    *p = (guint8)value;
+    break;
+  case 2: {
+    guint16 v = GUINT16_TO_LE((guint16)value);
+    memcpy(p, &v, 2);
+    break;
+  }
+  case 4: {
+    guint32 v = GUINT32_TO_LE((guint32)value);
+    memcpy(p, &v, 4);
+    break;
+  }
+  default: {
+    guint64 v = GUINT64_TO_LE(value);
+    memcpy(p, &v, 8);
+    break;
+  }
+  }
+}
+
 /* One range serves the whole access: the common case. Plain little-endian
  * callbacks at a size they take are called straight from the range (no
  * region object touched but its counter); the rest goes through the
@@ -420,11 +449,17 @@ static inline ArborMemTxResult
 arbor_range_write(ArborFlatView *fv, gsize idx, guint64 addr, guint size, guint64 value)
 {
   ArborFlatRange *r = &fv->ranges[idx];
-  guint64 off = r->offset + (addr - arbor_flat_view_start(fv, idx));
+  guint64 delta = addr - arbor_flat_view_start(fv, idx);
+  guint64 off = r->offset + delta;
 
   if (G_LIKELY((r->fast_sizes & size) && (r->unaligned || (off & (size - 1)) == 0))) {
     arbor_counter_inc(&r->count);
     r->write(r->ptr, off, size, value & arbor_mask(size));
+    return ARBOR_MEMTX_OK;
+  }
+  if (r->kind == ARBOR_MEMORY_REGION_RAM) {
+    arbor_counter_inc(&r->count);
+    arbor_ram_store((guint8 *)r->ptr + delta, size, value);
     return ARBOR_MEMTX_OK;
   }
   return arbor_memory_region_access_write(r->mr, off, size, value);

@@ -7,7 +7,8 @@ G_DECLARE_FINAL_TYPE(TestListener, test_listener, TEST, LISTENER, GObject)
 
 struct _TestListener {
   GObject parent_instance;
-  GString *log; /* owned */
+  GString *log;                /* owned */
+  ArborMemoryRegion *toggle;   /* not owned: disabled from section_add once */
 };
 
 static void test_listener_iface_init(ArborMemoryListenerInterface *iface);
@@ -60,7 +61,14 @@ listener_section(TestListener *self, const char *what, const ArborMemorySection 
 static void
 listener_add(ArborMemoryListener *l, ArborAddressSpace *as, const ArborMemorySection *s)
 {
-  listener_section(TEST_LISTENER(l), "add", s);
+  TestListener *self = TEST_LISTENER(l);
+
+  listener_section(self, "add", s);
+  /* Changing the topology from a callback: re-entrant commit. */
+  if (self->toggle != NULL && s->mr == self->toggle) {
+    ArborMemoryRegion *mr = g_steal_pointer(&self->toggle);
+    arbor_memory_region_set_enabled(mr, FALSE);
+  }
 }
 
 static void
@@ -228,6 +236,40 @@ test_listener_whole_space_size(void)
   arbor_address_space_remove_listener(as, ARBOR_MEMORY_LISTENER(l));
 }
 
+static void
+test_listener_reentrant(void)
+{
+  g_autoptr(ArborMemoryRegion) root = arbor_memory_region_new_container("root", ARBOR_MEMORY_SIZE_4G64);
+  g_autoptr(ArborAddressSpace) as = arbor_address_space_new("memory", root, ARBOR_ADDRESS_SPACE_MEMORY);
+  g_autoptr(TestListener) l = g_object_new(TEST_TYPE_LISTENER, NULL);
+  g_autoptr(ArborMemoryRegion) a = test_ram_new("a", 0x1000, 0);
+  g_autoptr(ArborMemoryRegion) b = test_ram_new("b", 0x1000, 0);
+  g_autofree char *log = NULL;
+  g_autofree char *dump = NULL;
+
+  arbor_address_space_add_listener(as, ARBOR_MEMORY_LISTENER(l));
+  g_string_truncate(l->log, 0);
+  l->toggle = b;
+  arbor_address_space_begin(as);
+  arbor_memory_region_add_subregion(root, 0x0, a);
+  arbor_memory_region_add_subregion(root, 0x1000, b);
+  arbor_address_space_commit(as);
+  arbor_rcu_barrier();
+  log = take_log(l);
+  /* The nested commit (b disabled) is reported inside the outer one. */
+  g_assert_cmpstr(log, ==,
+                  "begin\n"
+                  "add a 0x0+0x1000 @0x0 host\n"
+                  "add b 0x1000+0x1000 @0x0 host\n"
+                  "begin\n"
+                  "del b 0x1000+0x1000 @0x0 host\n"
+                  "commit\n"
+                  "commit\n");
+  dump = arbor_address_space_dump(as);
+  g_assert_null(strstr(dump, "(ram): b @"));
+  arbor_address_space_remove_listener(as, ARBOR_MEMORY_LISTENER(l));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -236,5 +278,6 @@ main(int argc, char **argv)
   g_test_add_func("/memory/listener/replay", test_listener_replay);
   g_test_add_func("/memory/listener/host-pointer", test_listener_host_pointer);
   g_test_add_func("/memory/listener/whole-space-size", test_listener_whole_space_size);
+  g_test_add_func("/memory/listener/reentrant", test_listener_reentrant);
   return g_test_run();
 }

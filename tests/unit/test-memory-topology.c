@@ -305,6 +305,39 @@ test_two_spaces_share_tree(Fixture *f, gconstpointer data)
 }
 
 static void
+test_owner_lifetime(Fixture *f, gconstpointer data)
+{
+  GObject *owner = g_object_new(G_TYPE_OBJECT, NULL);
+  TestDevice dev;
+  ArborMemoryRegion *io = test_io_new("owned", 0x10, &dev, 0);
+  GWeakRef weak_owner, weak_region;
+
+  g_weak_ref_init(&weak_owner, owner);
+  g_weak_ref_init(&weak_region, io);
+  arbor_memory_region_set_owner(io, owner);
+  g_assert_true(arbor_memory_region_get_owner(io) == owner);
+  arbor_memory_region_add_subregion(f->root, 0x1000, io);
+  /* The device drops its own references; the view keeps both alive. */
+  g_object_unref(owner);
+  g_object_unref(io);
+  {
+    g_autoptr(GObject) alive = g_weak_ref_get(&weak_owner);
+    g_assert_nonnull(alive);
+  }
+  test_read(f->as, 0x1000, 1, ARBOR_MEMTX_OK);
+  arbor_memory_region_del_subregion(f->root, io);
+  arbor_rcu_barrier();
+  {
+    GObject *gone_owner = g_weak_ref_get(&weak_owner);
+    GObject *gone_region = g_weak_ref_get(&weak_region);
+    g_assert_null(gone_owner);
+    g_assert_null(gone_region);
+  }
+  g_weak_ref_clear(&weak_owner);
+  g_weak_ref_clear(&weak_region);
+}
+
+static void
 test_ram_errors(void)
 {
   g_autoptr(GError) error = NULL;
@@ -357,6 +390,7 @@ main(int argc, char **argv)
   ADD("/memory/topology/remove-and-move", test_remove_and_move);
   ADD("/memory/topology/transaction", test_transaction);
   ADD("/memory/topology/two-spaces", test_two_spaces_share_tree);
+  ADD("/memory/topology/owner-lifetime", test_owner_lifetime);
 #undef ADD
   g_test_add_func("/memory/ram/errors", test_ram_errors);
   g_test_add_func("/memory/ram/zeroed-aligned", test_ram_zeroed_aligned);
