@@ -40,7 +40,7 @@ put_hex(u64 v, int digits)
 }
 
 void
-put_dec(u64 v)
+put_dec(u32 v)
 {
   char buf[24];
   int n = 0;

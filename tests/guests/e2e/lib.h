@@ -17,7 +17,7 @@ void serial_init(u16 base);
 void putc_serial(char c);
 void puts_serial(const char *s);
 void put_hex(u64 v, int digits);
-void put_dec(u64 v);
+void put_dec(u32 v);
 int getc_serial(void); /* polls LSR.DR */
 void debug_exit(u32 value) __attribute__((noreturn));
 int str_eq(const char *a, const char *b);
