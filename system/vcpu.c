@@ -68,6 +68,60 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE(ArborVcpu, arbor_vcpu, G_TYPE_OBJECT)
 
+/* ThreadSanitizer cannot see GLib's futex-based GMutex/GCond: tell it
+ * about our lock (and the hand-over of events through the main context),
+ * so that what it reports in a -Db_sanitize=thread build is real. */
+#if defined(__SANITIZE_THREAD__)
+#define ARBOR_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ARBOR_TSAN 1
+#endif
+#endif
+
+#ifdef ARBOR_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#endif
+
+static inline void
+tsan_acquire(void *addr)
+{
+#ifdef ARBOR_TSAN
+  __tsan_acquire(addr);
+#endif
+}
+
+static inline void
+tsan_release(void *addr)
+{
+#ifdef ARBOR_TSAN
+  __tsan_release(addr);
+#endif
+}
+
+static inline void
+vcpu_lock(ArborVcpu *self)
+{
+  g_mutex_lock(&self->lock);
+  tsan_acquire(&self->lock);
+}
+
+static inline void
+vcpu_unlock(ArborVcpu *self)
+{
+  tsan_release(&self->lock);
+  g_mutex_unlock(&self->lock);
+}
+
+static inline void
+vcpu_wait(ArborVcpu *self)
+{
+  tsan_release(&self->lock);
+  g_cond_wait(&self->cond, &self->lock);
+  tsan_acquire(&self->lock);
+}
+
 static const char *const stat_names[ARBOR_VCPU_STAT_N] = {
   [ARBOR_VCPU_STAT_IO_IN] = "io-in",
   [ARBOR_VCPU_STAT_IO_OUT] = "io-out",
@@ -153,6 +207,7 @@ vcpu_event_dispatch(gpointer data)
 {
   VcpuEvent *ev = data;
 
+  tsan_acquire(ev);
   g_signal_emit(ev->vcpu, signals[SIGNAL_STATE_CHANGED], 0, (int)ev->event, ev->message);
   return G_SOURCE_REMOVE;
 }
@@ -187,6 +242,7 @@ vcpu_post_event_locked(ArborVcpu *self, ArborVcpuEvent event, const char *messag
   g_source_set_priority(source, G_PRIORITY_DEFAULT);
   g_source_set_static_name(source, "arbor-vcpu-event");
   g_source_set_callback(source, vcpu_event_dispatch, ev, vcpu_event_free);
+  tsan_release(ev);
   g_source_attach(source, self->context);
   g_source_unref(source);
 }
@@ -260,27 +316,27 @@ vcpu_loop_locked(ArborVcpu *self, ArborAccelClass *klass)
         vcpu_set_state_locked(self, ARBOR_VCPU_STATE_PAUSED);
         vcpu_post_event_locked(self, ARBOR_VCPU_EVENT_PAUSED, NULL);
       }
-      g_cond_wait(&self->cond, &self->lock);
+      vcpu_wait(self);
       continue;
     }
 
     /* Asked to run. An exited vCPU waits for a reset or a stop. */
     if (self->state == ARBOR_VCPU_STATE_EXITED) {
-      g_cond_wait(&self->cond, &self->lock);
+      vcpu_wait(self);
       continue;
     }
     if (self->in_hlt && !self->halt_kick) {
       vcpu_enter_live_locked(self, ARBOR_VCPU_STATE_HALTED);
-      g_cond_wait(&self->cond, &self->lock);
+      vcpu_wait(self);
       continue;
     }
     self->in_hlt = FALSE;
     self->halt_kick = FALSE;
     vcpu_enter_live_locked(self, ARBOR_VCPU_STATE_RUNNING);
 
-    g_mutex_unlock(&self->lock);
+    vcpu_unlock(self);
     result = klass->vcpu_run(self->accel, self, &exit);
-    g_mutex_lock(&self->lock);
+    vcpu_lock(self);
 
     /* Every kick sent so far was for a command we read below. */
     if (klass->vcpu_kick_clear != NULL)
@@ -319,27 +375,27 @@ vcpu_thread_main(gpointer data)
     ok = FALSE;
   }
 
-  g_mutex_lock(&self->lock);
+  vcpu_lock(self);
   self->ready = TRUE;
   if (!ok) {
     g_prefix_error(&error, "vCPU %u: ", self->index);
     self->init_error = error;
     vcpu_set_state_locked(self, ARBOR_VCPU_STATE_ERROR);
     vcpu_post_event_locked(self, ARBOR_VCPU_EVENT_ERROR, error->message);
-    g_mutex_unlock(&self->lock);
+    vcpu_unlock(self);
     return NULL;
   }
   g_cond_broadcast(&self->cond);
   vcpu_loop_locked(self, klass);
-  g_mutex_unlock(&self->lock);
+  vcpu_unlock(self);
 
   if (klass->vcpu_destroy != NULL)
     klass->vcpu_destroy(self->accel, self);
 
-  g_mutex_lock(&self->lock);
+  vcpu_lock(self);
   vcpu_set_state_locked(self, ARBOR_VCPU_STATE_STOPPED);
   vcpu_post_event_locked(self, ARBOR_VCPU_EVENT_STOPPED, NULL);
-  g_mutex_unlock(&self->lock);
+  vcpu_unlock(self);
   return NULL;
 }
 
@@ -350,9 +406,9 @@ arbor_vcpu_dispose(GObject *object)
 {
   ArborVcpu *self = ARBOR_VCPU(object);
 
-  g_mutex_lock(&self->lock);
+  vcpu_lock(self);
   self->disposing = TRUE;
-  g_mutex_unlock(&self->lock);
+  vcpu_unlock(self);
 
   arbor_vcpu_stop(self);
   g_clear_object(&self->accel);
@@ -378,9 +434,9 @@ arbor_vcpu_get_property(GObject *object, guint prop_id, GValue *value, GParamSpe
 
   switch (prop_id) {
   case PROP_EXIT_ON_HALT:
-    g_mutex_lock(&self->lock);
+    vcpu_lock(self);
     g_value_set_boolean(value, self->exit_on_halt);
-    g_mutex_unlock(&self->lock);
+    vcpu_unlock(self);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -394,10 +450,10 @@ arbor_vcpu_set_property(GObject *object, guint prop_id, const GValue *value, GPa
 
   switch (prop_id) {
   case PROP_EXIT_ON_HALT:
-    g_mutex_lock(&self->lock);
+    vcpu_lock(self);
     self->exit_on_halt = g_value_get_boolean(value);
     g_cond_broadcast(&self->cond);
-    g_mutex_unlock(&self->lock);
+    vcpu_unlock(self);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -462,7 +518,7 @@ arbor_vcpu_new(ArborAccel *accel, ArborMachine *machine, guint index, GMainConte
 
   name = g_strdup_printf("vcpu-%u", index);
   thread = g_thread_try_new(name, vcpu_thread_main, self, &error);
-  g_mutex_lock(&self->lock);
+  vcpu_lock(self);
   if (thread == NULL) {
     self->ready = TRUE;
     self->state = ARBOR_VCPU_STATE_ERROR;
@@ -470,7 +526,7 @@ arbor_vcpu_new(ArborAccel *accel, ArborMachine *machine, guint index, GMainConte
                 index, error->message);
   }
   self->thread = thread;
-  g_mutex_unlock(&self->lock);
+  vcpu_unlock(self);
   return self;
 }
 
@@ -481,13 +537,13 @@ arbor_vcpu_wait_ready(ArborVcpu *vcpu, GError **error)
 
   g_return_val_if_fail(ARBOR_IS_VCPU(vcpu), FALSE);
 
-  g_mutex_lock(&vcpu->lock);
+  vcpu_lock(vcpu);
   while (!vcpu->ready)
-    g_cond_wait(&vcpu->cond, &vcpu->lock);
+    vcpu_wait(vcpu);
   ok = vcpu->init_error == NULL;
   if (!ok)
     g_propagate_error(error, g_error_copy(vcpu->init_error));
-  g_mutex_unlock(&vcpu->lock);
+  vcpu_unlock(vcpu);
   return ok;
 }
 
@@ -506,9 +562,9 @@ arbor_vcpu_get_state(ArborVcpu *vcpu)
   ArborVcpuState state;
 
   g_return_val_if_fail(ARBOR_IS_VCPU(vcpu), ARBOR_VCPU_STATE_ERROR);
-  g_mutex_lock(&vcpu->lock);
+  vcpu_lock(vcpu);
   state = vcpu->state;
-  g_mutex_unlock(&vcpu->lock);
+  vcpu_unlock(vcpu);
   return state;
 }
 
@@ -531,9 +587,9 @@ arbor_vcpu_get_exit(ArborVcpu *vcpu, ArborVcpuExit *exit)
 {
   g_return_if_fail(ARBOR_IS_VCPU(vcpu));
   g_return_if_fail(exit != NULL);
-  g_mutex_lock(&vcpu->lock);
+  vcpu_lock(vcpu);
   *exit = vcpu->exit;
-  g_mutex_unlock(&vcpu->lock);
+  vcpu_unlock(vcpu);
 }
 
 void
@@ -610,13 +666,13 @@ vcpu_start_running(ArborVcpu *self, GError **error)
   guint64 count;
   gboolean ok;
 
-  g_mutex_lock(&self->lock);
+  vcpu_lock(self);
   if (!vcpu_check_usable_locked(self, error)) {
-    g_mutex_unlock(&self->lock);
+    vcpu_unlock(self);
     return FALSE;
   }
   if (self->want == VCPU_WANT_RUN && state_is_live(self->state)) {
-    g_mutex_unlock(&self->lock);
+    vcpu_unlock(self);
     return TRUE;
   }
   self->want = VCPU_WANT_RUN;
@@ -625,13 +681,13 @@ vcpu_start_running(ArborVcpu *self, GError **error)
   /* Running once since the request is enough: the guest may exit at once. */
   while (self->run_count == count && self->state != ARBOR_VCPU_STATE_EXITED && !state_is_final(self->state) &&
          self->want == VCPU_WANT_RUN)
-    g_cond_wait(&self->cond, &self->lock);
+    vcpu_wait(self);
   ok = self->run_count != count;
   if (!ok)
     vcpu_check_usable_locked(self, error);
   if (!ok && error != NULL && *error == NULL)
     g_set_error(error, ARBOR_ERROR, ARBOR_ERROR_FAILED, "vCPU %u was paused before it ran", self->index);
-  g_mutex_unlock(&self->lock);
+  vcpu_unlock(self);
   return ok;
 }
 
@@ -663,9 +719,9 @@ arbor_vcpu_pause(ArborVcpu *vcpu, GError **error)
                                         state_bit(ARBOR_VCPU_STATE_ERROR));
   ok = state == ARBOR_VCPU_STATE_CREATED || state == ARBOR_VCPU_STATE_PAUSED;
   if (!ok) {
-    g_mutex_lock(&vcpu->lock);
+    vcpu_lock(vcpu);
     vcpu_check_usable_locked(vcpu, error);
-    g_mutex_unlock(&vcpu->lock);
+    vcpu_unlock(vcpu);
   }
   return ok;
 }
@@ -675,12 +731,12 @@ arbor_vcpu_request_pause(ArborVcpu *vcpu)
 {
   g_return_if_fail(ARBOR_IS_VCPU(vcpu));
 
-  g_mutex_lock(&vcpu->lock);
+  vcpu_lock(vcpu);
   if (vcpu->want == VCPU_WANT_RUN) {
     vcpu->want = VCPU_WANT_PAUSE;
     vcpu_kick_locked(vcpu);
   }
-  g_mutex_unlock(&vcpu->lock);
+  vcpu_unlock(vcpu);
 }
 
 void
@@ -688,12 +744,12 @@ arbor_vcpu_request_resume(ArborVcpu *vcpu)
 {
   g_return_if_fail(ARBOR_IS_VCPU(vcpu));
 
-  g_mutex_lock(&vcpu->lock);
+  vcpu_lock(vcpu);
   if (vcpu->want == VCPU_WANT_PAUSE && vcpu->state != ARBOR_VCPU_STATE_EXITED && !state_is_final(vcpu->state)) {
     vcpu->want = VCPU_WANT_RUN;
     g_cond_broadcast(&vcpu->cond);
   }
-  g_mutex_unlock(&vcpu->lock);
+  vcpu_unlock(vcpu);
 }
 
 void
@@ -701,12 +757,12 @@ arbor_vcpu_request_stop(ArborVcpu *vcpu)
 {
   g_return_if_fail(ARBOR_IS_VCPU(vcpu));
 
-  g_mutex_lock(&vcpu->lock);
+  vcpu_lock(vcpu);
   if (vcpu->want != VCPU_WANT_STOP) {
     vcpu->want = VCPU_WANT_STOP;
     vcpu_kick_locked(vcpu);
   }
-  g_mutex_unlock(&vcpu->lock);
+  vcpu_unlock(vcpu);
 }
 
 void
@@ -717,9 +773,9 @@ arbor_vcpu_stop(ArborVcpu *vcpu)
   g_return_if_fail(ARBOR_IS_VCPU(vcpu));
 
   arbor_vcpu_request_stop(vcpu);
-  g_mutex_lock(&vcpu->lock);
+  vcpu_lock(vcpu);
   thread = g_steal_pointer(&vcpu->thread);
-  g_mutex_unlock(&vcpu->lock);
+  vcpu_unlock(vcpu);
   if (thread != NULL)
     g_thread_join(thread);
   /* Another caller may be joining: wait for the end all the same. */
@@ -734,11 +790,11 @@ arbor_vcpu_wait_state(ArborVcpu *vcpu, guint mask)
   g_return_val_if_fail(ARBOR_IS_VCPU(vcpu), ARBOR_VCPU_STATE_ERROR);
   g_return_val_if_fail(mask != 0, ARBOR_VCPU_STATE_ERROR);
 
-  g_mutex_lock(&vcpu->lock);
+  vcpu_lock(vcpu);
   while ((mask & state_bit(vcpu->state)) == 0)
-    g_cond_wait(&vcpu->cond, &vcpu->lock);
+    vcpu_wait(vcpu);
   state = vcpu->state;
-  g_mutex_unlock(&vcpu->lock);
+  vcpu_unlock(vcpu);
   return state;
 }
 
@@ -747,10 +803,10 @@ arbor_vcpu_kick(ArborVcpu *vcpu)
 {
   g_return_if_fail(ARBOR_IS_VCPU(vcpu));
 
-  g_mutex_lock(&vcpu->lock);
+  vcpu_lock(vcpu);
   vcpu->halt_kick = TRUE;
   g_cond_broadcast(&vcpu->cond);
-  g_mutex_unlock(&vcpu->lock);
+  vcpu_unlock(vcpu);
 }
 
 /* ---- registers ---------------------------------------------------------- */
@@ -767,12 +823,12 @@ vcpu_regs_begin(ArborVcpu *self, const char *what, GError **error)
 {
   if (vcpu_on_own_thread(self))
     return TRUE;
-  g_mutex_lock(&self->lock);
+  vcpu_lock(self);
   if (self->state != ARBOR_VCPU_STATE_CREATED && self->state != ARBOR_VCPU_STATE_PAUSED &&
       self->state != ARBOR_VCPU_STATE_EXITED) {
     g_set_error(error, ARBOR_ERROR, ARBOR_ERROR_FAILED, "cannot %s of vCPU %u while it is %s (pause it first)",
                 what, self->index, arbor_vcpu_state_name(self->state));
-    g_mutex_unlock(&self->lock);
+    vcpu_unlock(self);
     return FALSE;
   }
   return TRUE;
@@ -783,7 +839,7 @@ vcpu_regs_end(ArborVcpu *self)
 {
   if (vcpu_on_own_thread(self))
     return;
-  g_mutex_unlock(&self->lock);
+  vcpu_unlock(self);
 }
 
 static gboolean
