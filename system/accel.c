@@ -241,12 +241,11 @@ char **
 arbor_accel_get_module_dirs(void)
 {
   const char *env = g_getenv("ARBOR_MODULE_DIR");
-  GStrvBuilder *builder;
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
 
   if (env != NULL && *env != '\0') {
     g_auto(GStrv) parts = g_strsplit(env, G_SEARCHPATH_SEPARATOR_S, -1);
 
-    builder = g_strv_builder_new();
     for (guint i = 0; parts[i] != NULL; i++) {
       if (*parts[i] != '\0')
         g_strv_builder_add(builder, parts[i]);
@@ -254,7 +253,6 @@ arbor_accel_get_module_dirs(void)
     return g_strv_builder_end(builder);
   }
   /* Installed modules first; the build tree serves an uninstalled run. */
-  builder = g_strv_builder_new();
   g_strv_builder_add(builder, ARBOR_MODULE_DIR);
   if (g_file_test(ARBOR_BUILD_MODULE_DIR, G_FILE_TEST_IS_DIR))
     g_strv_builder_add(builder, ARBOR_BUILD_MODULE_DIR);
