@@ -583,9 +583,13 @@ arbor_kvm_vcpu_run(ArborAccel *accel, ArborVcpu *vcpu, ArborVcpuExit *exit)
       return ARBOR_VCPU_RUN_HALTED;
     case KVM_EXIT_IRQ_WINDOW_OPEN:
       arbor_vcpu_count_exit(vcpu, ARBOR_VCPU_STAT_IRQ_WINDOW);
+      if (G_UNLIKELY(debug))
+        g_debug("vCPU %u: interrupt window open", kv->index);
       continue;
     case KVM_EXIT_INTR:
       arbor_vcpu_count_exit(vcpu, ARBOR_VCPU_STAT_INTR);
+      if (G_UNLIKELY(debug))
+        g_debug("vCPU %u: KVM_EXIT_INTR", kv->index);
       return ARBOR_VCPU_RUN_INTERRUPTED;
     default:
       if (G_UNLIKELY(debug))
