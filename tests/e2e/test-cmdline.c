@@ -219,6 +219,30 @@ test_log_domains(void)
   g_assert_error(error, ARBOR_ERROR, ARBOR_ERROR_INVALID);
 }
 
+/* Random command lines from the option names and odd arguments: the
+ * parser either accepts or gives an error, never crashes. */
+static void
+test_random_lines(void)
+{
+  const char *words[] = { "-m", "-smp", "-M", "-machine", "-accel", "-kernel", "-append", "-initrd", "-serial",
+                          "-device", "-nodefaults", "-display", "-nographic", "-no-reboot", "-S", "-monitor", "-qtest",
+                          "-qtest-log", "-d", "-D", "-name", "--", "-", "", "64", "0x10", "none", "stdio", "help",
+                          "loader,file=x,addr=0x1", "isa-serial,,", ",,,", "=", "a=b,c", "unix:/x,server=on",
+                          "file:", "kvm,,qtest", "18446744073709551616", "1T", "pc,accel=qtest,type=microvm" };
+
+  for (guint i = 0; i < 5000; i++) {
+    const char *args[8] = { NULL };
+    guint n = g_test_rand_int_range(0, 7);
+    for (guint j = 0; j < n; j++)
+      args[j] = words[g_test_rand_int_range(0, G_N_ELEMENTS(words))];
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ArborCmdline) cl = parse(args, &error);
+    g_assert_true((cl == NULL) != (error == NULL));
+    if (error)
+      g_assert_cmpstr(error->message, !=, "");
+  }
+}
+
 /* ---- the binary ---- */
 
 static void
@@ -335,6 +359,7 @@ main(int argc, char **argv)
   g_test_add_func("/cmdline/parse/serial-limit", test_serial_limit);
   g_test_add_func("/cmdline/parse/actions", test_actions);
   g_test_add_func("/cmdline/parse/log-domains", test_log_domains);
+  g_test_add_func("/cmdline/parse/random", test_random_lines);
   g_test_add_func("/cmdline/binary/help", test_binary_help);
   g_test_add_func("/cmdline/binary/infos", test_binary_infos);
   g_test_add_func("/cmdline/binary/bad", test_binary_bad);

@@ -239,6 +239,39 @@ test_system_reset(Fixture *f, gconstpointer data)
   g_assert_cmphex(regs.rip, ==, 0xfff0);
 }
 
+/* Random lines built from the command words and junk: every answer is
+ * empty or whole lines, and the monitor still answers afterwards. */
+static void
+test_random_lines(Fixture *f, gconstpointer data)
+{
+  const char *words[] = { "info", "status", "mtree", "registers", "exits", "stop", "cont", "help", "?", "c", "s",
+                          "system_reset", "info\tstatus", "", " ", "\x01", "\xff\xfe", "%s%n", "registers registers" };
+
+  for (guint i = 0; i < 3000; i++) {
+    GString *line = g_string_new(NULL);
+    guint n = g_test_rand_int_range(0, 4);
+    for (guint j = 0; j < n; j++) {
+      if (g_test_rand_bit()) {
+        g_string_append(line, words[g_test_rand_int_range(0, G_N_ELEMENTS(words))]);
+      } else {
+        guint len = g_test_rand_int_range(0, 12);
+        for (guint k = 0; k < len; k++)
+          g_string_append_c(line, (char)g_test_rand_int_range(1, 256));
+      }
+      g_string_append_c(line, ' ');
+    }
+    g_autofree char *out = arbor_monitor_execute(f->mon, line->str);
+    g_assert_nonnull(out);
+    g_assert_true(*out == '\0' || g_str_has_suffix(out, "\n"));
+    arbor_monitor_feed(f->mon, line->str, line->len);
+    g_string_free(line, TRUE);
+  }
+  arbor_monitor_feed(f->mon, "\n", 1);
+  arbor_machine_pause(f->machine);
+  g_autofree char *status = run(f, "info status");
+  g_assert_cmpstr(status, ==, "VM status: paused\n");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -257,6 +290,7 @@ main(int argc, char **argv)
     { "/monitor/feed-lines", test_feed_lines },
     { "/monitor/quit", test_quit },
     { "/monitor/system-reset", test_system_reset },
+    { "/monitor/random-lines", test_random_lines },
   };
   for (guint i = 0; i < G_N_ELEMENTS(tests); i++)
     g_test_add(tests[i].path, Fixture, NULL, fixture_setup, tests[i].func, fixture_teardown);
