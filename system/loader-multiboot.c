@@ -279,7 +279,8 @@ arbor_loader_plan_multiboot(ArborLoaderPlan *plan, GBytes *image, const ArborLoa
   guint8 mbi[MBI_SIZE] = { 0 };
   arbor_loader_st32(mbi + MBI_FLAGS, MBI_HAS_MEMORY | MBI_HAS_BOOT_DEVICE | MBI_HAS_CMDLINE | MBI_HAS_MODS |
                                        MBI_HAS_MMAP | MBI_HAS_LOADER_NAME);
-  arbor_loader_st32(mbi + MBI_MEM_LOWER, 640);
+  /* KiB of usable memory below 1 MiB: up to the EBDA, 639 as QEMU reports it. */
+  arbor_loader_st32(mbi + MBI_MEM_LOWER, (guint32)(MIN(plan->below_4g, 0x9fc00) / 1024));
   arbor_loader_st32(mbi + MBI_MEM_UPPER, plan->below_4g > 0x100000 ? (guint32)(plan->below_4g / 1024 - 1024) : 0);
   arbor_loader_st32(mbi + MBI_BOOT_DEVICE, 0x8000ffff);
   arbor_loader_st32(mbi + MBI_CMDLINE, (guint32)cmdline_addr);

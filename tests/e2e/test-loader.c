@@ -290,7 +290,7 @@ test_aout(Fixture *f, gconstpointer data)
   /* The info structure, QEMU's layout. */
   guint64 mbi = ARBOR_LOADER_MB_INFO_ADDR;
   g_assert_cmphex(ram32(f, mbi), ==, 0x24f);
-  g_assert_cmpuint(ram32(f, mbi + 4), ==, 640);
+  g_assert_cmpuint(ram32(f, mbi + 4), ==, 639);
   g_assert_cmpuint(ram32(f, mbi + 8), ==, 64 * 1024 - 1024);
   g_assert_cmphex(ram32(f, mbi + 12), ==, 0x8000ffff);
   g_autofree char *cmdline = ram_string(f, ram32(f, mbi + 16));
