@@ -379,6 +379,11 @@ build(Emulator *emu, GError **error)
     return FALSE;
   if (!add_devices(emu, error) || !load_guest(emu, error))
     return FALSE;
+  /* arbor has no firmware: without a kernel the vCPU would fetch from the
+   * empty reset vector. QEMU would run its BIOS here; say what happens. */
+  if (!cl->qtest && !g_str_equal(accel_name, "qtest") && arbor_loader_get_entry(emu->loader) == 0 && !cl->start_paused)
+    g_printerr("arbor: warning: no -kernel and no -device loader,cpu-num=0: arbor has no firmware, "
+               "vCPU 0 starts at the empty reset vector\n");
   if (cl->qtest) {
     emu->qtest = arbor_qtest_server_new(emu->machine, cl->qtest, cl->qtest_log, error);
     if (!emu->qtest)
