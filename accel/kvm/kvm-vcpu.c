@@ -142,8 +142,7 @@ arbor_kvm_vcpu_init(ArborAccel *accel, ArborVcpu *vcpu, GError **error)
   return TRUE;
 
 fail:
-  g_prefix_error(error, "vCPU %u: ", kv->index);
-  kvm_vcpu_free(kv);
+  kvm_vcpu_free(kv); /* the generic code prefixes the error with the vCPU */
   return FALSE;
 }
 
