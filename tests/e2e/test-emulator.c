@@ -453,6 +453,39 @@ test_qtest_log(void)
   e2e_tmpdir_remove(dir);
 }
 
+/* -nographic: COM1 on stdio; qtest on a unix socket writes the port. */
+static void
+test_nographic(void)
+{
+  g_autofree char *dir = e2e_tmpdir();
+  g_autofree char *path = g_build_filename(dir, "qtest.sock", NULL);
+  g_autofree char *spec = g_strdup_printf("unix:%s,server=on,wait=off", path);
+  const char *args[] = { "-nographic", "-qtest", spec, "-device", "isa-debug-exit", NULL };
+  Session *s = session_start(args);
+  g_autoptr(GError) error = NULL;
+
+  g_autoptr(GSocketClient) client = g_socket_client_new();
+  g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
+  g_autoptr(GSocketConnection) conn = NULL;
+  for (guint i = 0; i < 1000 && !conn; i++) {
+    g_clear_error(&error);
+    conn = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, &error);
+    if (!conn)
+      g_usleep(10000);
+  }
+  g_assert_nonnull(conn);
+  GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+  const char *cmds = "outb 0x3f8 0x6f\noutb 0x3f8 0x6b\noutb 0x3f8 0x0a\n";
+  g_output_stream_write_all(out, cmds, strlen(cmds), NULL, NULL, &error);
+  g_assert_no_error(error);
+  g_autofree char *line = session_read_until(s, "\n");
+  g_assert_cmpstr(line, ==, "ok");
+  g_output_stream_write_all(out, "outb 0x501 0x03\n", 16, NULL, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(session_wait(s), ==, 7);
+  e2e_tmpdir_remove(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -471,5 +504,6 @@ main(int argc, char **argv)
   g_test_add_func("/emulator/reset/reloads", test_reset_reloads);
   g_test_add_func("/emulator/log/file", test_log_file);
   g_test_add_func("/emulator/qtest/log", test_qtest_log);
+  g_test_add_func("/emulator/serial/nographic", test_nographic);
   return g_test_run();
 }
