@@ -490,10 +490,17 @@ test_cycles(Guest *g, gconstpointer data)
       guint64 io_last = count_device_get_last(ports, i);
       guint64 mmio_last = count_device_get_last(mmio, i);
 
+      guint64 rax;
+
       g_assert_true(arbor_vcpu_get_regs(guest_vcpu(g, i), &regs, &error));
-      /* Paused between instructions: after the out, maybe before the mov. */
-      g_assert_cmpuint(io_last, ==, regs.rax & 0xffffffff);
+      g_assert_no_error(error);
+      /* Paused at any instruction boundary of "inc; out; mov; jmp": the
+       * accesses made so far are exactly those the registers account for. */
+      rax = regs.rax & 0xffffffff;
+      g_assert_true(rax == io_last || rax == io_last + 1);
       g_assert_true(mmio_last == io_last || mmio_last + 1 == io_last);
+      if (rax == io_last + 1)
+        g_assert_cmpuint(mmio_last, ==, io_last);
     }
     arbor_vcpu_manager_resume_all(g->vcpus);
     while (g_main_context_iteration(NULL, FALSE))
