@@ -11,6 +11,7 @@ ARBOR_API G_DECLARE_FINAL_TYPE(ArborVcpuManager, arbor_vcpu_manager, ARBOR, VCPU
 
 /* Creates @count vCPU threads for @accel on @machine, each paused; waits
  * until each has run @vcpu_init (a failure there is the GError).
+ * @machine: may be NULL for accelerators that need no machine (tests).
  * @context: where "state-changed" signals are delivered (NULL: default). */
 ARBOR_API ArborVcpuManager *arbor_vcpu_manager_new(ArborAccel *accel,
                                                    ArborMachine *machine,
