@@ -132,9 +132,12 @@ test_i8042(Fixture *f, gconstpointer data)
   hw_outb(&f->m, 0x64, 0xab);
   g_assert_cmphex(hw_inb(&f->m, 0x60), ==, 0x00);
 
-  /* Disable/enable keyboard shows in the command byte. */
+  /* Disable/enable keyboard shows in the command byte; a disabled
+   * keyboard interface does not interrupt (as QEMU). */
   hw_outb(&f->m, 0x64, 0xad);
   hw_outb(&f->m, 0x64, 0x20);
+  g_assert_cmphex(hw_inb(&f->m, 0x64), ==, 0x1d);
+  g_assert_false(hw_irq_level(&f->m, 1));
   g_assert_cmphex(hw_inb(&f->m, 0x60), ==, 0x13);
   hw_outb(&f->m, 0x64, 0xae);
   hw_outb(&f->m, 0x64, 0x20);
@@ -153,6 +156,21 @@ test_i8042(Fixture *f, gconstpointer data)
   g_assert_cmphex(hw_inb(&f->m, 0x60), ==, 0xab);
   g_assert_cmphex(hw_inb(&f->m, 0x60), ==, 0x83);
   g_assert_cmphex(hw_inb(&f->m, 0x64) & 0x01, ==, 0x00);
+
+  /* The mouse answers on the aux channel with IRQ 12. */
+  hw_outb(&f->m, 0x64, 0x60);
+  hw_outb(&f->m, 0x60, 0x03);
+  hw_outb(&f->m, 0x64, 0xd4);
+  hw_outb(&f->m, 0x60, 0xf2);
+  g_assert_cmphex(hw_inb(&f->m, 0x64), ==, 0x3d);
+  g_assert_true(hw_irq_level(&f->m, 12));
+  g_assert_false(hw_irq_level(&f->m, 1));
+  g_assert_cmphex(hw_inb(&f->m, 0x60), ==, 0xfa);
+  g_assert_cmphex(hw_inb(&f->m, 0x60), ==, 0x00);
+  g_assert_false(hw_irq_level(&f->m, 12));
+  g_assert_cmphex(hw_inb(&f->m, 0x64), ==, 0x1c);
+  hw_outb(&f->m, 0x64, 0x60);
+  hw_outb(&f->m, 0x60, 0x00);
 
   /* Output port: read, A20 through 0xdd/0xdf and 0xd1. */
   hw_outb(&f->m, 0x64, 0xd0);
