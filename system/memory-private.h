@@ -98,6 +98,8 @@ arbor_rcu_read_unlock(void)
     __atomic_store_n(&r->ctr, 0, __ATOMIC_RELEASE);
 }
 
+/* Number of registered reader records (tests: exited threads unregister). */
+ARBOR_API guint arbor_rcu_count_readers(void);
 /* TRUE when the calling thread is inside a read section. */
 ARBOR_API gboolean arbor_rcu_read_locked(void);
 

@@ -170,6 +170,18 @@ arbor_rcu_unregister_thread(gpointer data)
   g_free(r);
 }
 
+guint
+arbor_rcu_count_readers(void)
+{
+  ArborRcuRegistry *reg = arbor_rcu_registry();
+  guint n;
+
+  arbor_rcu_lock(&reg->lock);
+  n = reg->readers->len;
+  arbor_rcu_unlock(&reg->lock);
+  return n;
+}
+
 gboolean
 arbor_rcu_read_locked(void)
 {

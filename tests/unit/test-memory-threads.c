@@ -227,10 +227,41 @@ test_threads_dispatch_during_changes(void)
   g_rand_free(rand);
 }
 
+static gpointer
+one_dispatch_thread(gpointer data)
+{
+  guint64 v = 0;
+
+  arbor_address_space_dispatch_read(data, 0, 4, &v);
+  return GSIZE_TO_POINTER((gsize)v);
+}
+
+static void
+test_threads_reader_records(void)
+{
+  g_autoptr(ArborMemoryRegion) root = arbor_memory_region_new_container("root", 0x10000);
+  g_autoptr(ArborAddressSpace) as = arbor_address_space_new("memory", root, ARBOR_ADDRESS_SPACE_MEMORY);
+  g_autoptr(ArborMemoryRegion) ram = test_ram_new("ram", 0x1000, 0x5a);
+  guint before;
+
+  arbor_memory_region_add_subregion(root, 0, ram);
+  /* Registers this thread if it was not yet. */
+  test_read(as, 0, 1, ARBOR_MEMTX_OK);
+  before = arbor_rcu_count_readers();
+  for (int i = 0; i < 20; i++) {
+    GThread *t = g_thread_new("short-lived", one_dispatch_thread, as);
+    g_assert_cmpuint(GPOINTER_TO_SIZE(g_thread_join(t)), ==, 0x5a5a5a5a);
+  }
+  /* Each exited thread took its record with it. */
+  g_assert_cmpuint(arbor_rcu_count_readers(), ==, before);
+  arbor_rcu_synchronize();
+}
+
 int
 main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/memory/threads/dispatch-during-changes", test_threads_dispatch_during_changes);
+  g_test_add_func("/memory/threads/reader-records", test_threads_reader_records);
   return g_test_run();
 }
