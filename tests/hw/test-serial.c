@@ -299,7 +299,56 @@ test_output_file(Fixture *f, gconstpointer data)
 
 typedef struct {
   Fixture *f;
-} LsrWait;
+  guint8 ch;
+} VcpuWriter;
+
+static gpointer
+vcpu_writer(gpointer data)
+{
+  VcpuWriter *w = data;
+  for (int i = 0; i < 10000; i++)
+    hw_outb(&w->f->m, THR, w->ch);
+  return NULL;
+}
+
+static void
+test_threads_to_file(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  f->dir = g_dir_make_tmp("arbor-serial-XXXXXX", &error);
+  g_assert_no_error(error);
+  g_autofree char *path = g_build_filename(f->dir, "threads.txt", NULL);
+  g_autofree char *spec = g_strdup_printf("file:%s", path);
+
+  fixture_setup_with(f, spec, NULL);
+  hw_outb(&f->m, IER, 0x0f);
+  hw_outb(&f->m, FCR, 0x07);
+  /* Four "vCPUs" write at once while the main context drains. */
+  VcpuWriter writers[4];
+  GThread *threads[4];
+  for (int i = 0; i < 4; i++) {
+    writers[i] = (VcpuWriter){f, (guint8) ('a' + i)};
+    threads[i] = g_thread_new("vcpu", vcpu_writer, &writers[i]);
+  }
+  for (int i = 0; i < 4; i++)
+    g_thread_join(threads[i]);
+  g_assert_cmphex(hw_inb(&f->m, LSR), ==, 0x60);
+
+  hw_test_machine_clear(&f->m);
+  f->m.machine = NULL;
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  g_assert_true(g_file_get_contents(path, &contents, &len, &error));
+  g_assert_cmpuint(len, ==, 40000);
+  guint counts[4] = {0};
+  for (gsize i = 0; i < len; i++) {
+    g_assert_cmpint(contents[i], >=, 'a');
+    g_assert_cmpint(contents[i], <=, 'd');
+    counts[contents[i] - 'a']++;
+  }
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpuint(counts[i], ==, 10000);
+}
 
 static gboolean
 data_ready(gpointer data)
@@ -467,6 +516,7 @@ main(int argc, char **argv)
   ADD("/serial/loopback-msr", "null", test_loopback_msr);
   ADD_NOSETUP("/serial/output-file", test_output_file);
   ADD_NOSETUP("/serial/input-socket", test_input_socket);
+  ADD_NOSETUP("/serial/threads-to-file", test_threads_to_file);
   ADD_NOSETUP("/serial/closed-backend", test_closed_backend);
 #undef ADD
 #undef ADD_NOSETUP
