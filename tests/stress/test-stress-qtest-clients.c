@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
@@ -119,6 +120,14 @@ close_client(GSocket *sock)
   g_object_unref(sock);
 }
 
+/* If this test dies (timeout, assertion), the emulator goes with it
+ * instead of lingering as an orphan. */
+static void
+child_setup(gpointer data)
+{
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static void
 emu_start(Emu *emu)
 {
@@ -134,9 +143,13 @@ emu_start(Emu *emu)
   g_assert_no_error(error);
   emu->path = g_build_filename(emu->dir, "qtest.sock", NULL);
   spec = g_strdup_printf("unix:%s,server=on,wait=off", emu->path);
-  emu->proc = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, binary, "-accel", "qtest", "-qtest", spec,
-                               "-display", "none", "-nodefaults", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                               NULL);
+  {
+    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+    g_subprocess_launcher_set_child_setup(launcher, child_setup, NULL, NULL);
+    emu->proc = g_subprocess_launcher_spawn(launcher, &error, binary, "-accel", "qtest", "-qtest", spec, "-display",
+                                            "none", "-nodefaults", "-device",
+                                            "isa-debug-exit,iobase=0xf4,iosize=0x04", NULL);
+  }
   g_assert_no_error(error);
   emu->pid = g_strdup(g_subprocess_get_identifier(emu->proc));
 
