@@ -23,6 +23,8 @@ struct _ArborMonitor {
   gulong opened_id;
   GString *line;      /* owned: the partial input line */
   gboolean overlong;  /* dropping the rest of a too-long line */
+  gboolean after_cr;  /* the last byte was CR: a following LF ends nothing */
+  guint escape;       /* 1: after ESC, 2: inside ESC [ ... */
 };
 
 G_DEFINE_FINAL_TYPE(ArborMonitor, arbor_monitor, G_TYPE_OBJECT)
@@ -412,6 +414,31 @@ monitor_write(ArborMonitor *mon, const char *text)
   arbor_chardev_write(mon->chr, crlf->str, crlf->len);
 }
 
+/* Echoes what the user typed, as QEMU's monitor does (a raw-mode terminal
+ * does not echo by itself). */
+static void
+monitor_echo(ArborMonitor *mon, const char *bytes, gsize len)
+{
+  if (mon->chr)
+    arbor_chardev_write(mon->chr, bytes, len);
+}
+
+static void
+monitor_end_line(ArborMonitor *mon)
+{
+  monitor_echo(mon, "\r\n", 2);
+  if (mon->overlong) {
+    mon->overlong = FALSE;
+    g_autofree char *msg = g_strdup_printf("line too long (more than %d bytes)\n", ARBOR_MONITOR_MAX_LINE);
+    monitor_write(mon, msg);
+  } else {
+    g_autofree char *out = arbor_monitor_execute(mon, mon->line->str);
+    monitor_write(mon, out);
+  }
+  g_string_truncate(mon->line, 0);
+  monitor_write(mon, ARBOR_MONITOR_PROMPT);
+}
+
 void
 arbor_monitor_feed(ArborMonitor *mon, const char *data, gsize len)
 {
@@ -419,21 +446,47 @@ arbor_monitor_feed(ArborMonitor *mon, const char *data, gsize len)
 
   for (gsize i = 0; i < len; i++) {
     char c = data[i];
-    if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < len && data[i + 1] == '\n')
-        i++;
-      if (mon->overlong) {
-        mon->overlong = FALSE;
-        g_autofree char *msg = g_strdup_printf("line too long (more than %d bytes)\n", ARBOR_MONITOR_MAX_LINE);
-        monitor_write(mon, msg);
-      } else {
-        g_autofree char *out = arbor_monitor_execute(mon, mon->line->str);
-        monitor_write(mon, out);
-      }
-      g_string_truncate(mon->line, 0);
-      monitor_write(mon, ARBOR_MONITOR_PROMPT);
-      /* "quit" may have ended us: the caller holds the monitor, so keep going. */
+    gboolean after_cr = mon->after_cr;
+
+    mon->after_cr = FALSE;
+    /* Terminal escape sequences (arrow keys...): ESC [ ... final byte. */
+    if (mon->escape == 1) {
+      mon->escape = (c == '[' || c == 'O') ? 2 : 0;
       continue;
+    }
+    if (mon->escape == 2) {
+      if (c >= 0x40 && c <= 0x7e)
+        mon->escape = 0;
+      continue;
+    }
+    switch (c) {
+    case '\n':
+      if (!after_cr)
+        monitor_end_line(mon);
+      continue;
+    case '\r':
+      mon->after_cr = TRUE;
+      monitor_end_line(mon);
+      continue;
+    case 0x1b:
+      mon->escape = 1;
+      continue;
+    case 0x7f: /* backspace/DEL */
+    case 0x08:
+      if (!mon->overlong && mon->line->len > 0) {
+        g_string_truncate(mon->line, mon->line->len - 1);
+        monitor_echo(mon, "\b \b", 3);
+      }
+      continue;
+    case 0x15: /* ^U: kill the line */
+      while (mon->line->len > 0) {
+        g_string_truncate(mon->line, mon->line->len - 1);
+        monitor_echo(mon, "\b \b", 3);
+      }
+      mon->overlong = FALSE;
+      continue;
+    default:
+      break;
     }
     if (mon->overlong)
       continue;
@@ -443,6 +496,7 @@ arbor_monitor_feed(ArborMonitor *mon, const char *data, gsize len)
       continue;
     }
     g_string_append_c(mon->line, c);
+    monitor_echo(mon, &c, 1);
   }
 }
 
@@ -473,6 +527,8 @@ on_opened(ArborChardev *chr, gpointer user_data)
 
   g_string_truncate(mon->line, 0);
   mon->overlong = FALSE;
+  mon->after_cr = FALSE;
+  mon->escape = 0;
   send_banner(mon);
 }
 

@@ -92,8 +92,12 @@ static char *
 monitor_cmd(Session *s, const char *line)
 {
   session_send(s, line);
-  char *out = session_read_until(s, "(arbor) ");
-  g_assert_nonnull(out);
+  g_autofree char *raw = session_read_until(s, "(arbor) ");
+  g_assert_nonnull(raw);
+  /* The monitor echoes the line typed, as QEMU's does. */
+  g_autofree char *echo = g_strconcat(line, "\n", NULL);
+  g_assert_true(g_str_has_prefix(raw, echo));
+  char *out = g_strdup(raw + strlen(echo));
   if (g_test_verbose())
     g_printerr("(arbor) %s\n%s", line, out);
   return out;

@@ -210,6 +210,15 @@ test_feed_lines(Fixture *f, gconstpointer data)
   arbor_monitor_feed(f->mon, big, strlen(big));
   arbor_monitor_feed(f->mon, "\nstop\n", 6);
   g_assert_false(arbor_machine_is_running(f->machine));
+  /* CR LF split over two feeds is one line end; backspace edits; ^U kills;
+   * arrow keys (escape sequences) are dropped. */
+  arbor_monitor_feed(f->mon, "cont\r", 5);
+  g_assert_true(arbor_machine_is_running(f->machine));
+  arbor_monitor_feed(f->mon, "\nstox\x7fp\n", strlen("\nstox\x7fp\n"));
+  g_assert_false(arbor_machine_is_running(f->machine));
+  arbor_monitor_feed(f->mon, "quit\x15\x1b[Acon\x1bOAt\n", strlen("quit\x15\x1b[Acon\x1bOAt\n"));
+  g_assert_true(arbor_machine_is_running(f->machine));
+  g_assert_cmpuint(f->shutdowns, ==, 0);
 }
 
 static void
