@@ -428,7 +428,17 @@ chardev_in_ready(GObject *stream, gpointer user_data)
   g_autoptr(GBytes) bytes = g_bytes_new(buf, (gsize) n);
   g_object_ref(chr);
   g_signal_emit(chr, chardev_signals[SIGNAL_RECEIVED], 0, bytes);
-  gboolean still = chr->in_source != NULL;
+
+  /* A consumer that paused input from its handler is not fed again, even
+   * before the service source runs: at most one read is ever buffered. */
+  g_mutex_lock(&chr->lock);
+  gboolean accept = chr->accept_input;
+  g_mutex_unlock(&chr->lock);
+  gboolean still = chr->in_source != NULL && accept;
+  if (!accept && chr->in_source != NULL) {
+    g_source_destroy(chr->in_source);
+    g_clear_pointer(&chr->in_source, g_source_unref);
+  }
   g_object_unref(chr);
   return still ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
