@@ -127,7 +127,15 @@ no_args(const char *name, const char *args, GString *out)
 static void
 cmd_status(ArborMonitor *mon, GString *out)
 {
-  g_string_append_printf(out, "VM status: %s\n", arbor_machine_is_running(mon->machine) ? "running" : "paused");
+  ArborVcpuManager *mgr = arbor_machine_get_vcpu_manager(mon->machine);
+  const char *status = "paused";
+
+  if (arbor_machine_is_running(mon->machine))
+    status = "running";
+  else if (mgr && arbor_vcpu_manager_get_count(mgr) > 0 &&
+           arbor_vcpu_get_state(arbor_vcpu_manager_get_vcpu(mgr, 0)) == ARBOR_VCPU_STATE_CREATED)
+    status = "paused (prelaunch)"; /* -S, never run: QEMU's words */
+  g_string_append_printf(out, "VM status: %s\n", status);
 }
 
 static void

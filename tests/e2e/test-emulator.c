@@ -124,7 +124,7 @@ test_monitor_status(void)
   g_autofree char *banner = session_read_until(s, "(arbor) ");
   g_assert_nonnull(strstr(banner, "monitor - type 'help'"));
   g_autofree char *a = monitor_cmd(s, "info status");
-  g_assert_cmpstr(a, ==, "VM status: paused\n");
+  g_assert_cmpstr(a, ==, "VM status: paused (prelaunch)\n");
   g_autofree char *b = monitor_cmd(s, "cont");
   g_autofree char *c = monitor_cmd(s, "info status");
   g_assert_cmpstr(c, ==, "VM status: running\n");
