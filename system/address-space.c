@@ -420,7 +420,7 @@ arbor_ram_store(guint8 *p, guint size, guint64 value)
  * region object touched but its counter); the rest goes through the
  * general size-adjusting path. */
 static inline ArborMemTxResult
-arbor_range_read(ArborAddressSpace *as, ArborFlatView *fv, gsize idx, guint64 addr, guint size,
+arbor_range_read(ArborAddressSpace *as, ArborFlatView *fv, guint shard, gsize idx, guint64 addr, guint size,
                  guint64 *value)
 {
   ArborFlatRange *r = &fv->ranges[idx];
@@ -429,12 +429,12 @@ arbor_range_read(ArborAddressSpace *as, ArborFlatView *fv, gsize idx, guint64 ad
   ArborMemTxResult res;
 
   if (G_LIKELY((r->fast_sizes & size) && (r->unaligned || (off & (size - 1)) == 0))) {
-    arbor_counter_inc(&r->count);
+    arbor_counter_inc(arbor_flat_view_counter(fv, shard, idx));
     *value = r->read(r->ptr, off, size) & arbor_mask(size);
     return ARBOR_MEMTX_OK;
   }
   if (r->kind == ARBOR_MEMORY_REGION_RAM || r->kind == ARBOR_MEMORY_REGION_ROM) {
-    arbor_counter_inc(&r->count);
+    arbor_counter_inc(arbor_flat_view_counter(fv, shard, idx));
     *value = arbor_ram_load((const guint8 *)r->ptr + delta, size);
     return ARBOR_MEMTX_OK;
   }
@@ -446,19 +446,19 @@ arbor_range_read(ArborAddressSpace *as, ArborFlatView *fv, gsize idx, guint64 ad
 }
 
 static inline ArborMemTxResult
-arbor_range_write(ArborFlatView *fv, gsize idx, guint64 addr, guint size, guint64 value)
+arbor_range_write(ArborFlatView *fv, guint shard, gsize idx, guint64 addr, guint size, guint64 value)
 {
   ArborFlatRange *r = &fv->ranges[idx];
   guint64 delta = addr - arbor_flat_view_start(fv, idx);
   guint64 off = r->offset + delta;
 
   if (G_LIKELY((r->fast_sizes & size) && (r->unaligned || (off & (size - 1)) == 0))) {
-    arbor_counter_inc(&r->count);
+    arbor_counter_inc(arbor_flat_view_counter(fv, shard, idx));
     r->write(r->ptr, off, size, value & arbor_mask(size));
     return ARBOR_MEMTX_OK;
   }
   if (r->kind == ARBOR_MEMORY_REGION_RAM) {
-    arbor_counter_inc(&r->count);
+    arbor_counter_inc(arbor_flat_view_counter(fv, shard, idx));
     arbor_ram_store((guint8 *)r->ptr + delta, size, value);
     return ARBOR_MEMTX_OK;
   }
@@ -468,6 +468,7 @@ arbor_range_write(ArborFlatView *fv, gsize idx, guint64 addr, guint size, guint6
 ArborMemTxResult
 arbor_address_space_dispatch_read(ArborAddressSpace *as, guint64 addr, guint size, guint64 *value)
 {
+  ArborRcuReader *reader;
   ArborFlatView *fv;
   ArborMemTxResult res;
   gssize idx;
@@ -476,11 +477,11 @@ arbor_address_space_dispatch_read(ArborAddressSpace *as, guint64 addr, guint siz
     *value = 0;
     return ARBOR_MEMTX_DECODE_ERROR;
   }
-  arbor_rcu_read_lock();
+  reader = arbor_rcu_read_lock();
   fv = arbor_address_space_view(as);
   idx = G_LIKELY(fv != NULL) ? arbor_flat_view_find(fv, addr) : -1;
   if (G_LIKELY(idx >= 0 && size - 1 <= fv->ranges[idx].last - addr))
-    res = arbor_range_read(as, fv, (gsize)idx, addr, size, value);
+    res = arbor_range_read(as, fv, reader->shard, (gsize)idx, addr, size, value);
   else
     res = arbor_address_space_split(as, fv, addr, size, value, FALSE);
   arbor_rcu_read_unlock();
@@ -490,17 +491,18 @@ arbor_address_space_dispatch_read(ArborAddressSpace *as, guint64 addr, guint siz
 ArborMemTxResult
 arbor_address_space_dispatch_write(ArborAddressSpace *as, guint64 addr, guint size, guint64 value)
 {
+  ArborRcuReader *reader;
   ArborFlatView *fv;
   ArborMemTxResult res;
   gssize idx;
 
   if (G_UNLIKELY(!arbor_size_valid(size)))
     return ARBOR_MEMTX_DECODE_ERROR;
-  arbor_rcu_read_lock();
+  reader = arbor_rcu_read_lock();
   fv = arbor_address_space_view(as);
   idx = G_LIKELY(fv != NULL) ? arbor_flat_view_find(fv, addr) : -1;
   if (G_LIKELY(idx >= 0 && size - 1 <= fv->ranges[idx].last - addr))
-    res = arbor_range_write(fv, (gsize)idx, addr, size, value);
+    res = arbor_range_write(fv, reader->shard, (gsize)idx, addr, size, value);
   else
     res = arbor_address_space_split(as, fv, addr, size, &value, TRUE);
   arbor_rcu_read_unlock();

@@ -191,6 +191,8 @@ arbor_flat_view_render(ArborMemoryRegion *root)
     }
   }
   fv->n = n;
+  fv->count_stride = (MAX(n, 1) + 7) / 8 * 8;
+  fv->counts = g_aligned_alloc0(fv->count_stride * ARBOR_FLAT_VIEW_COUNT_SHARDS, sizeof(guint64), 64);
   for (gsize i = n; i < padded; i++)
     fv->starts[i] = G_MAXUINT64;
   arbor_flat_view_build_levels(fv);
@@ -207,6 +209,7 @@ arbor_flat_view_free(gpointer view)
     return;
   g_ptr_array_unref(fv->refs);
   g_free(fv->folded);
+  g_aligned_free(fv->counts);
   for (guint l = 1; l < fv->n_levels; l++)
     g_free(fv->level[l]);
   g_free(fv->starts);
@@ -221,7 +224,7 @@ arbor_flat_view_reclaim(gpointer view)
   ArborFlatView *fv = view;
 
   for (gsize i = 0; i < fv->n; i++) {
-    guint64 late = __atomic_load_n(&fv->ranges[i].count, __ATOMIC_RELAXED) - fv->folded[i];
+    guint64 late = arbor_flat_view_range_count(fv, i) - fv->folded[i];
     if (late != 0)
       arbor_memory_region_add_count(fv->ranges[i].mr, late);
   }
@@ -233,7 +236,7 @@ arbor_flat_view_retire(ArborFlatView *fv)
 {
   fv->folded = g_new(guint64, MAX(fv->n, 1));
   for (gsize i = 0; i < fv->n; i++) {
-    fv->folded[i] = __atomic_load_n(&fv->ranges[i].count, __ATOMIC_RELAXED);
+    fv->folded[i] = arbor_flat_view_range_count(fv, i);
     if (fv->folded[i] != 0)
       arbor_memory_region_add_count(fv->ranges[i].mr, fv->folded[i]);
   }
@@ -247,7 +250,7 @@ arbor_flat_view_count(const ArborFlatView *fv, ArborMemoryRegion *mr)
 
   for (gsize i = 0; i < fv->n; i++)
     if (fv->ranges[i].mr == mr)
-      count += __atomic_load_n(&fv->ranges[i].count, __ATOMIC_RELAXED);
+      count += arbor_flat_view_range_count(fv, i);
   return count;
 }
 

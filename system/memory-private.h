@@ -63,15 +63,22 @@ typedef struct _ArborRcuReader {
   guint nesting;                /* owner thread only */
   gboolean reader_fence;        /* copy of the registry's choice (constant) */
   const guint64 *gp;            /* the registry's grace-period counter */
+  guint shard;                  /* which copy of the flat views' counters this thread bumps */
 } ArborRcuReader;
+
+/* Records are allocated one per cache line: each reader writes its own
+ * record on every dispatch and must not share the line with another. */
+#define ARBOR_RCU_READER_ALLOC 64
+G_STATIC_ASSERT(sizeof(ArborRcuReader) <= ARBOR_RCU_READER_ALLOC);
 
 /* Thread-local pointer to this thread's record (NULL until first use). */
 extern __thread ArborRcuReader *arbor_rcu_reader_tls __attribute__((tls_model("initial-exec")));
 
 ArborRcuReader *arbor_rcu_register_thread(void);
 
-/* Read side: lock-free and wait-free; no shared cache line is written. */
-static inline void
+/* Read side: lock-free and wait-free; no shared cache line is written.
+ * Returns this thread's record (its shard is used for counters). */
+static inline ArborRcuReader *
 arbor_rcu_read_lock(void)
 {
   ArborRcuReader *r = arbor_rcu_reader_tls;
@@ -87,6 +94,7 @@ arbor_rcu_read_lock(void)
     else
       __atomic_signal_fence(__ATOMIC_SEQ_CST);
   }
+  return r;
 }
 
 static inline void
@@ -139,9 +147,9 @@ void arbor_memory_region_add_count(ArborMemoryRegion *mr, guint64 delta);
 void arbor_memory_region_fill_fast_path(ArborMemoryRegion *mr, ArborFlatRange *range);
 
 /* Statistics counter bump of a flat range: relaxed, without a locked
- * instruction (two vCPUs hitting one range at the same instant may lose
- * a count; exact otherwise). Lives in the range's own cache line, so the
- * fast path never touches the region object. */
+ * instruction. Counters are per view and sharded per thread (see
+ * ArborFlatView), so the fast path never touches the region object and
+ * two vCPUs rarely share a counter (if they do, a count may be lost). */
 static inline void
 arbor_counter_inc(guint64 *counter)
 {
@@ -176,11 +184,15 @@ struct _ArborFlatRange {
   guint64 (*read)(gpointer opaque, guint64 addr, guint size);             /* fast path */
   void (*write)(gpointer opaque, guint64 addr, guint size, guint64 value); /* fast path */
   gpointer ptr;             /* RAM/ROM: host memory at the start; I/O: opaque */
-  guint64 count;            /* dispatches served by this range (see arbor_counter_inc) */
+  guint64 spare;
   ArborMemoryRegion *mr;    /* terminal region; ref held by the view */
 };
 
 #define ARBOR_FLAT_VIEW_FANOUT 16
+/* Dispatch counters are kept in this many copies; a thread bumps the copy
+ * of its shard, so vCPUs dispatching to one device do not fight over a
+ * cache line. */
+#define ARBOR_FLAT_VIEW_COUNT_SHARDS 8
 #define ARBOR_FLAT_VIEW_MAX_LEVELS 16
 
 /* Immutable once published; freed through arbor_rcu_call().
@@ -198,8 +210,28 @@ typedef struct {
   guint n_levels;
   guint64 *level[ARBOR_FLAT_VIEW_MAX_LEVELS]; /* level[0] == starts; others owned */
   GPtrArray *refs;          /* owned: refs on regions and their owners */
+  guint64 *counts;          /* owned: [shard * count_stride + index], 64-byte aligned */
+  gsize count_stride;       /* n rounded up to a cache line of counters */
   guint64 *folded;          /* owned: range counts already folded at retire */
 } ArborFlatView;
+
+/* Dispatches counted for range @idx, all shards. */
+static inline guint64
+arbor_flat_view_range_count(const ArborFlatView *fv, gsize idx)
+{
+  guint64 sum = 0;
+
+  for (guint s = 0; s < ARBOR_FLAT_VIEW_COUNT_SHARDS; s++)
+    sum += __atomic_load_n(&fv->counts[s * fv->count_stride + idx], __ATOMIC_RELAXED);
+  return sum;
+}
+
+/* The counter a thread of shard @shard bumps for range @idx. */
+static inline guint64 *
+arbor_flat_view_counter(ArborFlatView *fv, guint shard, gsize idx)
+{
+  return &fv->counts[shard * fv->count_stride + idx];
+}
 
 ArborFlatView *arbor_flat_view_render(ArborMemoryRegion *root);
 /* Frees a view that was never published. */

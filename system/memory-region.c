@@ -737,7 +737,6 @@ void
 arbor_memory_region_fill_fast_path(ArborMemoryRegion *mr, ArborFlatRange *range)
 {
   range->kind = (guint8)mr->kind;
-  range->count = 0;
   range->fast_sizes = 0;
   range->unaligned = mr->ops.valid.unaligned;
   range->read = NULL;

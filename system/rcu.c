@@ -65,6 +65,7 @@ typedef struct {
   GCond sleep_cond;        /* only used for timed sleeps */
   GPtrArray *readers;      /* ArborRcuReader*, owned */
   guint64 gp;              /* atomic; starts at 1, 0 means quiescent */
+  guint next_shard;        /* round-robin counter shard for new readers */
   gboolean use_membarrier;
 
   /* Deferred callbacks. */
@@ -144,11 +145,12 @@ ArborRcuReader *
 arbor_rcu_register_thread(void)
 {
   ArborRcuRegistry *reg = arbor_rcu_registry();
-  ArborRcuReader *r = g_new0(ArborRcuReader, 1);
+  ArborRcuReader *r = g_aligned_alloc0(1, ARBOR_RCU_READER_ALLOC, ARBOR_RCU_READER_ALLOC);
 
   r->gp = &reg->gp;
   r->reader_fence = !reg->use_membarrier;
   arbor_rcu_lock(&reg->lock);
+  r->shard = reg->next_shard++ % ARBOR_FLAT_VIEW_COUNT_SHARDS;
   g_ptr_array_add(reg->readers, r);
   arbor_rcu_unlock(&reg->lock);
   arbor_rcu_reader_tls = r;
@@ -167,7 +169,7 @@ arbor_rcu_unregister_thread(gpointer data)
   g_ptr_array_remove_fast(reg->readers, r);
   arbor_rcu_unlock(&reg->lock);
   arbor_rcu_reader_tls = NULL;
-  g_free(r);
+  g_aligned_free(r);
 }
 
 guint
