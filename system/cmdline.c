@@ -650,10 +650,11 @@ arbor_cmdline_help_text(void)
   g_string_append(s, "\nDefaults: -accel kvm, -m 128M, -smp 1, COM1 on null (give -serial stdio to see it),\n"
                      "no monitor. Options take one or two dashes.\n\n"
                      "Exit codes:\n"
-                     "  0            the guest shut down, 'quit', a signal, or a reset under -no-reboot\n"
+                     "  0            the guest shut down, 'quit', a signal, or a reset (or triple fault)\n"
+                     "               under -no-reboot\n"
                      "  1            bad command line, image, backend or accelerator (message on stderr)\n"
-                     "  2            the guest crashed: internal error, entry failure or unknown exit\n"
-                     "               (reason and registers on stderr)\n"
+                     "  2            the guest crashed: a triple fault without -no-reboot, an internal\n"
+                     "               error, entry failure or unknown exit (reason and registers on stderr)\n"
                      "  3            a vCPU thread failed on the host side\n"
                      "  (V<<1)|1     the guest wrote V to isa-debug-exit\n");
   return g_string_free(s, FALSE);
