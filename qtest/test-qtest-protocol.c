@@ -320,6 +320,17 @@ test_server_mode(void)
   }
   close(fd);
 
+  /* A client leaving before reading a big reply, with a partial line
+   * after it: that line dies with it (arbor found the peer gone while
+   * sending and must not hand the rest to the next client). */
+  for (int i = 0; i < 20; i++) {
+    static const char burst[] = "b64read 0x0 65536\nxyz";
+
+    fd = connect_with_retry(path, pid);
+    g_assert_cmpint(send(fd, burst, sizeof(burst) - 1, MSG_NOSIGNAL), ==, sizeof(burst) - 1);
+    close(fd);
+  }
+
   fd = connect_with_retry(path, pid);
   {
     g_autofree char *r = sock_command(fd, "endianness\n");

@@ -24,6 +24,7 @@ struct _ArborQtestServer {
   gpointer output_opaque;
 
   GString *inbuf;              /* owned: the incomplete line received so far */
+  guint session;               /* counts disconnects (main thread) */
   gboolean discarding;         /* inside a line that grew past the bound */
   guint64 discarded;           /* bytes dropped from that line */
 
@@ -33,6 +34,8 @@ struct _ArborQtestServer {
   FILE *log;                   /* owned; NULL: no log */
   GTimer *timer;               /* owned while a client is connected (log times) */
   gboolean opened;             /* a client is connected */
+  gboolean big_send_active;    /* a long reply is being written without out_lock */
+  GString *deferred;           /* owned: lines queued behind that reply */
   gboolean intercepting;       /* the GSI lines go to us (irq_intercept_in) */
   gboolean irq_levels[ARBOR_MACHINE_NUM_GSI]; /* last level reported per line */
 };
@@ -53,6 +56,8 @@ qtest_log_time(ArborQtestServer *self, const char *tag, gboolean relative)
           self->timer != NULL ? g_timer_elapsed(self->timer, NULL) : 0.0);
 }
 
+/* Main thread, out_lock NOT held: a flush may find the peer gone and emit
+ * "closed" right here, and that handler takes out_lock. */
 static void
 qtest_chardev_write_all(ArborQtestServer *self, const char *data, gsize len)
 {
@@ -60,24 +65,31 @@ qtest_chardev_write_all(ArborQtestServer *self, const char *data, gsize len)
     gsize piece = MIN(len, QTEST_OUTPUT_CHUNK);
     gsize done;
 
-    if (len > QTEST_OUTPUT_CHUNK && arbor_chardev_get_pending(self->chr) > 0)
+    if (arbor_chardev_get_pending(self->chr) > 0)
       arbor_chardev_flush(self->chr, QTEST_FLUSH_TIMEOUT_MS);
+    if (!arbor_chardev_is_connected(self->chr)) {
+      g_debug("qtest: client gone; %" G_GSIZE_FORMAT " bytes of reply dropped", len);
+      return;
+    }
     done = arbor_chardev_write(self->chr, data, piece);
     data += done;
     len -= done;
-    if (done < piece) {
-      /* The queue is full and the peer does not read: make room once,
-       * then give up (the chardev counts what it dropped). */
-      arbor_chardev_flush(self->chr, QTEST_FLUSH_TIMEOUT_MS);
-      if (!arbor_chardev_is_connected(self->chr) || arbor_chardev_get_pending(self->chr) > 0) {
-        g_warning("qtest: client does not read; %" G_GSIZE_FORMAT " bytes of reply lost", len);
-        return;
-      }
+    if (done < piece && arbor_chardev_get_pending(self->chr) > 0) {
+      /* Even after a flush the peer does not read: give up on this reply
+       * (the chardev has counted what it dropped). */
+      g_warning("qtest: client does not read; %" G_GSIZE_FORMAT " bytes of reply lost", len);
+      return;
     }
   }
 }
 
-/* Sends one protocol line (@text ends with '\n'); out_lock held. */
+/* Sends one protocol line (@text ends with '\n'); out_lock held.
+ *
+ * A line longer than one chunk (a big read reply, main thread only) is
+ * written with out_lock dropped, since draining the chardev can emit its
+ * "closed" signal synchronously; lines other threads send meanwhile (IRQ
+ * lines from vCPU threads) wait in self->deferred and follow the reply
+ * whole, so nothing is ever interleaved inside a line. */
 static void
 qtest_send_locked(ArborQtestServer *self, const char *text, gsize len)
 {
@@ -87,10 +99,29 @@ qtest_send_locked(ArborQtestServer *self, const char *text, gsize len)
     qtest_log_time(self, "S", TRUE);
     fwrite(text, 1, len, self->log);
   }
-  if (self->output_func != NULL)
+  if (self->output_func != NULL) {
     self->output_func(self->output_opaque, text, len);
-  else if (self->chr != NULL)
-    qtest_chardev_write_all(self, text, len);
+    return;
+  }
+  if (self->chr == NULL)
+    return;
+  if (self->big_send_active) {
+    g_string_append_len(self->deferred, text, len);
+    return;
+  }
+  if (len <= QTEST_OUTPUT_CHUNK) {
+    arbor_chardev_write(self->chr, text, len);
+    return;
+  }
+
+  self->big_send_active = TRUE;
+  g_mutex_unlock(&self->out_lock);
+  qtest_chardev_write_all(self, text, len);
+  g_mutex_lock(&self->out_lock);
+  self->big_send_active = FALSE;
+  if (self->opened && self->deferred->len > 0)
+    arbor_chardev_write(self->chr, self->deferred->str, self->deferred->len);
+  g_string_truncate(self->deferred, 0);
 }
 
 static void
@@ -886,10 +917,16 @@ qtest_process_overlong(ArborQtestServer *self)
 void
 arbor_qtest_server_feed(ArborQtestServer *self, const char *data, gsize len)
 {
+  guint session;
+
   g_return_if_fail(ARBOR_IS_QTEST_SERVER(self));
   g_return_if_fail(data != NULL || len == 0);
 
-  while (len > 0) {
+  /* A command's reply can find the client gone ("closed" is emitted from
+   * inside the send): the rest of this chunk was that client's, and must
+   * not become the start of the next client's first line. */
+  session = self->session;
+  while (len > 0 && self->session == session) {
     const char *newline = memchr(data, '\n', len);
     gsize piece = newline != NULL ? (gsize)(newline - data) : len;
 
@@ -955,9 +992,11 @@ qtest_client_closed(ArborQtestServer *self)
   }
   self->opened = FALSE;
   g_clear_pointer(&self->timer, g_timer_destroy);
+  g_string_truncate(self->deferred, 0);
   g_mutex_unlock(&self->out_lock);
 
   /* A line cut short by the disconnect is dropped, not executed. */
+  self->session++;
   g_string_truncate(self->inbuf, 0);
   self->discarding = FALSE;
   self->discarded = 0;
@@ -1041,6 +1080,7 @@ arbor_qtest_server_finalize(GObject *object)
     fclose(self->log);
   g_clear_pointer(&self->timer, g_timer_destroy);
   g_string_free(self->inbuf, TRUE);
+  g_string_free(self->deferred, TRUE);
   g_mutex_clear(&self->out_lock);
   G_OBJECT_CLASS(arbor_qtest_server_parent_class)->finalize(object);
 }
@@ -1059,6 +1099,7 @@ arbor_qtest_server_init(ArborQtestServer *self)
 {
   g_mutex_init(&self->out_lock);
   self->inbuf = g_string_new(NULL);
+  self->deferred = g_string_new(NULL);
 }
 
 ArborQtestServer *
