@@ -189,10 +189,8 @@ on_vcpu_state_changed(ArborVcpuManager *mgr, ArborVcpu *vcpu, ArborVcpuEvent eve
       finish(emu, ARBOR_EXIT_OK);
       return;
     }
-    g_printerr("arbor: vCPU %u: triple fault; a vCPU that took a triple fault cannot be restarted, "
-               "stopping (use -no-reboot to make this exit 0)\n", arbor_vcpu_get_index(vcpu));
-    print_registers(vcpu);
-    finish(emu, ARBOR_EXIT_GUEST_CRASH);
+    g_message("vCPU %u: triple fault, resetting the machine", arbor_vcpu_get_index(vcpu));
+    on_reset_requested(emu->machine, emu);
     return;
   case ARBOR_VCPU_EXIT_SYSTEM_EVENT:
     /* KVM_SYSTEM_EVENT_SHUTDOWN 1, _RESET 2, _CRASH 3 */

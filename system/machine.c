@@ -517,9 +517,9 @@ arbor_machine_reset(ArborMachine *self, GError **error)
       ArborVcpu *vcpu = arbor_vcpu_manager_get_vcpu(self->vcpus, i);
       ArborVcpuState state = arbor_vcpu_get_state(vcpu);
 
-      /* A vCPU the guest ended (triple fault) cannot be revived. */
-      if (state == ARBOR_VCPU_STATE_EXITED || state == ARBOR_VCPU_STATE_STOPPED ||
-          state == ARBOR_VCPU_STATE_ERROR)
+      /* A vCPU the guest ended (triple fault) comes back paused from its
+       * reset; one that was stopped or failed is gone. */
+      if (state == ARBOR_VCPU_STATE_STOPPED || state == ARBOR_VCPU_STATE_ERROR)
         continue;
       if (!arbor_vcpu_reset(vcpu, error))
         return FALSE;
