@@ -360,61 +360,6 @@ arbor_address_space_split(ArborAddressSpace *as, ArborFlatView *fv, guint64 addr
   return res;
 }
 
-static inline guint64
-arbor_mask(guint size)
-{
-  return size == 8 ? G_MAXUINT64 : (G_GUINT64_CONSTANT(1) << (size * 8)) - 1;
-}
-
-static inline guint64
-arbor_ram_load(const guint8 *p, guint size)
-{
-  switch (size) {
-  case 1:
-    return *p;
-  case 2: {
-    guint16 v;
-    memcpy(&v, p, 2);
-    return GUINT16_FROM_LE(v);
-  }
-  case 4: {
-    guint32 v;
-    memcpy(&v, p, 4);
-    return GUINT32_FROM_LE(v);
-  }
-  default: {
-    guint64 v;
-    memcpy(&v, p, 8);
-    return GUINT64_FROM_LE(v);
-  }
-  }
-}
-
-static inline void
-arbor_ram_store(guint8 *p, guint size, guint64 value)
-{
-  switch (size) {
-  case 1:
-    *p = (guint8)value;
-    break;
-  case 2: {
-    guint16 v = GUINT16_TO_LE((guint16)value);
-    memcpy(p, &v, 2);
-    break;
-  }
-  case 4: {
-    guint32 v = GUINT32_TO_LE((guint32)value);
-    memcpy(p, &v, 4);
-    break;
-  }
-  default: {
-    guint64 v = GUINT64_TO_LE(value);
-    memcpy(p, &v, 8);
-    break;
-  }
-  }
-}
-
 /* One range serves the whole access: the common case. Plain little-endian
  * callbacks at a size they take are called straight from the range (no
  * region object touched but its counter); the rest goes through the
@@ -430,18 +375,18 @@ arbor_range_read(ArborAddressSpace *as, ArborFlatView *fv, guint shard, gsize id
 
   if (G_LIKELY((r->fast_sizes & size) && (r->unaligned || (off & (size - 1)) == 0))) {
     arbor_counter_inc(arbor_flat_view_counter(fv, shard, idx));
-    *value = r->read(r->ptr, off, size) & arbor_mask(size);
+    *value = r->read(r->ptr, off, size) & arbor_size_mask(size);
     return ARBOR_MEMTX_OK;
   }
   if (r->kind == ARBOR_MEMORY_REGION_RAM || r->kind == ARBOR_MEMORY_REGION_ROM) {
     arbor_counter_inc(arbor_flat_view_counter(fv, shard, idx));
-    *value = arbor_ram_load((const guint8 *)r->ptr + delta, size);
+    *value = arbor_le_load((const guint8 *)r->ptr + delta, size);
     return ARBOR_MEMTX_OK;
   }
   res = arbor_memory_region_access_read(r->mr, off, size, value);
   /* Nothing answered on a port: the bus floats high. */
   if (G_UNLIKELY(res == ARBOR_MEMTX_DECODE_ERROR) && as->kind == ARBOR_ADDRESS_SPACE_IO)
-    *value = arbor_mask(size);
+    *value = arbor_size_mask(size);
   return res;
 }
 
@@ -454,12 +399,12 @@ arbor_range_write(ArborFlatView *fv, guint shard, gsize idx, guint64 addr, guint
 
   if (G_LIKELY((r->fast_sizes & size) && (r->unaligned || (off & (size - 1)) == 0))) {
     arbor_counter_inc(arbor_flat_view_counter(fv, shard, idx));
-    r->write(r->ptr, off, size, value & arbor_mask(size));
+    r->write(r->ptr, off, size, value & arbor_size_mask(size));
     return ARBOR_MEMTX_OK;
   }
   if (r->kind == ARBOR_MEMORY_REGION_RAM) {
     arbor_counter_inc(arbor_flat_view_counter(fv, shard, idx));
-    arbor_ram_store((guint8 *)r->ptr + delta, size, value);
+    arbor_le_store((guint8 *)r->ptr + delta, size, value);
     return ARBOR_MEMTX_OK;
   }
   return arbor_memory_region_access_write(r->mr, off, size, value);

@@ -3,42 +3,71 @@
  * address-space.c) uses the inline parts; tests use the ARBOR_API ones. */
 #pragma once
 
+#include <string.h>
+
 #include <arbor/address-space.h>
 #include <arbor/memory-listener.h>
 #include <arbor/memory-region.h>
 
+#include "tsan-private.h"
+
 G_BEGIN_DECLS
 
-#if defined(__SANITIZE_THREAD__)
-#define ARBOR_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define ARBOR_TSAN 1
-#endif
-#endif
-
-#ifdef ARBOR_TSAN
-/* GLib and GObject are not instrumented: their futex locks and refcount
- * atomics create happens-before edges ThreadSanitizer cannot see. We
- * annotate the ones the memory API relies on (object lifetimes, locks). */
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
-#endif
-
-static inline void
-arbor_tsan_acquire(void *addr)
+/* Value helpers shared by region and address-space dispatch. Guest
+ * memory and device values are little-endian (the x86 view). */
+static inline guint64
+arbor_size_mask(guint size)
 {
-#ifdef ARBOR_TSAN
-  __tsan_acquire(addr);
-#endif
+  return size >= 8 ? G_MAXUINT64 : ((G_GUINT64_CONSTANT(1) << (size * 8)) - 1);
+}
+
+static inline guint64
+arbor_le_load(const guint8 *p, guint size)
+{
+  switch (size) {
+  case 1:
+    return *p;
+  case 2: {
+    guint16 v;
+    memcpy(&v, p, 2);
+    return GUINT16_FROM_LE(v);
+  }
+  case 4: {
+    guint32 v;
+    memcpy(&v, p, 4);
+    return GUINT32_FROM_LE(v);
+  }
+  default: {
+    guint64 v;
+    memcpy(&v, p, 8);
+    return GUINT64_FROM_LE(v);
+  }
+  }
 }
 
 static inline void
-arbor_tsan_release(void *addr)
+arbor_le_store(guint8 *p, guint size, guint64 value)
 {
-#ifdef ARBOR_TSAN
-  __tsan_release(addr);
-#endif
+  switch (size) {
+  case 1:
+    *p = (guint8)value;
+    break;
+  case 2: {
+    guint16 v = GUINT16_TO_LE((guint16)value);
+    memcpy(p, &v, 2);
+    break;
+  }
+  case 4: {
+    guint32 v = GUINT32_TO_LE((guint32)value);
+    memcpy(p, &v, 4);
+    break;
+  }
+  default: {
+    guint64 v = GUINT64_TO_LE(value);
+    memcpy(p, &v, 8);
+    break;
+  }
+  }
 }
 
 /* g_object_unref() that tells ThreadSanitizer about the refcount's

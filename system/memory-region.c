@@ -493,12 +493,6 @@ arbor_access_size_ok(guint size)
 }
 
 static inline guint64
-arbor_size_mask(guint size)
-{
-  return size >= 8 ? G_MAXUINT64 : ((G_GUINT64_CONSTANT(1) << (size * 8)) - 1);
-}
-
-static inline guint64
 arbor_bswap(guint64 v, guint size)
 {
   switch (size) {
@@ -510,55 +504,6 @@ arbor_bswap(guint64 v, guint size)
     return GUINT64_SWAP_LE_BE(v);
   default:
     return v;
-  }
-}
-
-static inline guint64
-arbor_host_load(const guint8 *p, guint size)
-{
-  switch (size) {
-  case 1:
-    return *p;
-  case 2: {
-    guint16 v;
-    memcpy(&v, p, 2);
-    return GUINT16_FROM_LE(v);
-  }
-  case 4: {
-    guint32 v;
-    memcpy(&v, p, 4);
-    return GUINT32_FROM_LE(v);
-  }
-  default: {
-    guint64 v;
-    memcpy(&v, p, 8);
-    return GUINT64_FROM_LE(v);
-  }
-  }
-}
-
-static inline void
-arbor_host_store(guint8 *p, guint size, guint64 value)
-{
-  switch (size) {
-  case 1:
-    *p = (guint8)value;
-    break;
-  case 2: {
-    guint16 v = GUINT16_TO_LE((guint16)value);
-    memcpy(p, &v, 2);
-    break;
-  }
-  case 4: {
-    guint32 v = GUINT32_TO_LE((guint32)value);
-    memcpy(p, &v, 4);
-    break;
-  }
-  default: {
-    guint64 v = GUINT64_TO_LE(value);
-    memcpy(p, &v, 8);
-    break;
-  }
   }
 }
 
@@ -766,7 +711,7 @@ arbor_memory_region_access_read(ArborMemoryRegion *mr, guint64 addr, guint size,
   switch (mr->kind) {
   case ARBOR_MEMORY_REGION_RAM:
   case ARBOR_MEMORY_REGION_ROM:
-    *value = arbor_host_load(mr->host + addr, size);
+    *value = arbor_le_load(mr->host + addr, size);
     return ARBOR_MEMTX_OK;
   case ARBOR_MEMORY_REGION_IO:
     if (G_UNLIKELY(!mr->has_ops)) {
@@ -786,7 +731,7 @@ arbor_memory_region_access_write(ArborMemoryRegion *mr, guint64 addr, guint size
   arbor_memory_region_count(mr);
   switch (mr->kind) {
   case ARBOR_MEMORY_REGION_RAM:
-    arbor_host_store(mr->host + addr, size, value);
+    arbor_le_store(mr->host + addr, size, value);
     return ARBOR_MEMTX_OK;
   case ARBOR_MEMORY_REGION_ROM:
     /* Read-only: the device sees the write, or it is dropped. */

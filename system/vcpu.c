@@ -15,6 +15,7 @@
 #include <arbor/accel.h>
 #include <arbor/vcpu.h>
 
+#include "tsan-private.h"
 #include "vcpu-private.h"
 
 typedef enum {
@@ -68,58 +69,28 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE(ArborVcpu, arbor_vcpu, G_TYPE_OBJECT)
 
-/* ThreadSanitizer cannot see GLib's futex-based GMutex/GCond: tell it
- * about our lock (and the hand-over of events through the main context),
- * so that what it reports in a -Db_sanitize=thread build is real. */
-#if defined(__SANITIZE_THREAD__)
-#define ARBOR_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define ARBOR_TSAN 1
-#endif
-#endif
-
-#ifdef ARBOR_TSAN
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
-#endif
-
-static inline void
-tsan_acquire(void *addr)
-{
-#ifdef ARBOR_TSAN
-  __tsan_acquire(addr);
-#endif
-}
-
-static inline void
-tsan_release(void *addr)
-{
-#ifdef ARBOR_TSAN
-  __tsan_release(addr);
-#endif
-}
-
+/* ThreadSanitizer cannot see GLib's futex-based GMutex/GCond: we annotate
+ * our lock and the hand-over of events through the main context. */
 static inline void
 vcpu_lock(ArborVcpu *self)
 {
   g_mutex_lock(&self->lock);
-  tsan_acquire(&self->lock);
+  arbor_tsan_acquire(&self->lock);
 }
 
 static inline void
 vcpu_unlock(ArborVcpu *self)
 {
-  tsan_release(&self->lock);
+  arbor_tsan_release(&self->lock);
   g_mutex_unlock(&self->lock);
 }
 
 static inline void
 vcpu_wait(ArborVcpu *self)
 {
-  tsan_release(&self->lock);
+  arbor_tsan_release(&self->lock);
   g_cond_wait(&self->cond, &self->lock);
-  tsan_acquire(&self->lock);
+  arbor_tsan_acquire(&self->lock);
 }
 
 static const char *const stat_names[ARBOR_VCPU_STAT_N] = {
@@ -207,7 +178,7 @@ vcpu_event_dispatch(gpointer data)
 {
   VcpuEvent *ev = data;
 
-  tsan_acquire(ev);
+  arbor_tsan_acquire(ev);
   g_signal_emit(ev->vcpu, signals[SIGNAL_STATE_CHANGED], 0, (int)ev->event, ev->message);
   return G_SOURCE_REMOVE;
 }
@@ -242,7 +213,7 @@ vcpu_post_event_locked(ArborVcpu *self, ArborVcpuEvent event, const char *messag
   g_source_set_priority(source, G_PRIORITY_DEFAULT);
   g_source_set_static_name(source, "arbor-vcpu-event");
   g_source_set_callback(source, vcpu_event_dispatch, ev, vcpu_event_free);
-  tsan_release(ev);
+  arbor_tsan_release(ev);
   g_source_attach(source, self->context);
   g_source_unref(source);
 }
