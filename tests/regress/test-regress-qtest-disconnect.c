@@ -113,7 +113,7 @@ test_big_reply_then_disconnect_subprocess(void)
         g_string_append_len(reply, buf, n);
     }
     line = g_strndup(reply->str, strchr(reply->str, '\n') - reply->str);
-    g_assert_cmpstr(line, ==, "OK 0x56");
+    g_assert_cmpstr(line, ==, "OK 0x0000000000000056");
     g_socket_close(sock, NULL);
     g_object_unref(sock);
   }

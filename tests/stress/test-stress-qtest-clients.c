@@ -191,7 +191,7 @@ check_alive_and_consistent(Emu *emu, guint32 expect)
 {
   GSocket *sock = connect_client(emu);
   g_autofree char *reply = command(sock, "readl 0x10000");
-  g_autofree char *want = g_strdup_printf("OK 0x%08x", expect);
+  g_autofree char *want = g_strdup_printf("OK 0x%016x", expect);
 
   g_assert_cmpstr(reply, ==, want);
   close_client(sock);
@@ -247,7 +247,7 @@ test_clients(void)
       }
       {
         g_autofree char *reply = command(sock, "readl 0x10000");
-        g_autofree char *want = g_strdup_printf("OK 0x%08x", value);
+        g_autofree char *want = g_strdup_printf("OK 0x%016x", value);
         g_assert_cmpstr(reply, ==, want);
       }
       break;
