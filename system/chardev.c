@@ -61,6 +61,7 @@ struct _ArborChardev {
   GSource *out_wait_source;  /* owned: waiting for G_IO_OUT */
   GSource *accept_source;    /* owned: server waiting for a client */
   gboolean stdin_raw;        /* we put the terminal in raw mode */
+  gboolean closed_pending;   /* "closed" to emit from the service source */
   struct termios saved_termios;
 
   GMutex lock; /* protects the fields below */
@@ -232,8 +233,12 @@ chardev_disconnect(ArborChardev *chr, const char *reason)
     g_mutex_unlock(&chr->lock);
   }
 
-  if (was_connected || chr->kind == BACKEND_STDIO)
-    g_signal_emit(chr, chardev_signals[SIGNAL_CLOSED], 0);
+  /* Emitted from the service source, never from inside the caller that
+   * noticed (a flush or write path may hold its own locks). */
+  if (was_connected || chr->kind == BACKEND_STDIO) {
+    chr->closed_pending = TRUE;
+    chardev_wake(chr);
+  }
   if (chr->kind == BACKEND_UNIX_SERVER)
     chardev_start_accept(chr);
 }
@@ -487,6 +492,15 @@ arbor_chardev_set_accept_input(ArborChardev *chr, gboolean accept)
   g_mutex_unlock(&chr->lock);
 }
 
+static void
+chardev_emit_closed_pending(ArborChardev *chr)
+{
+  if (chr->closed_pending) {
+    chr->closed_pending = FALSE;
+    g_signal_emit(chr, chardev_signals[SIGNAL_CLOSED], 0);
+  }
+}
+
 static gboolean
 chardev_service_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 {
@@ -494,6 +508,7 @@ chardev_service_dispatch(GSource *source, GSourceFunc callback, gpointer user_da
 
   g_source_set_ready_time(source, -1);
   g_object_ref(chr);
+  chardev_emit_closed_pending(chr);
   chardev_update_input_watch(chr);
   chardev_drain(chr);
   g_object_unref(chr);
@@ -536,7 +551,11 @@ chardev_accept_ready(GSocket *socket, GIOCondition condition, gpointer user_data
   g_object_unref(client);
   g_debug("chardev %s: client connected", chr->spec);
   chardev_update_input_watch(chr);
+  /* The previous client's "closed" comes first. */
+  g_object_ref(chr);
+  chardev_emit_closed_pending(chr);
   g_signal_emit(chr, chardev_signals[SIGNAL_OPENED], 0);
+  g_object_unref(chr);
   return G_SOURCE_REMOVE;
 }
 
