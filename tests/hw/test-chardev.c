@@ -4,8 +4,13 @@
 
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "hw-test-util.h"
 
@@ -277,6 +282,62 @@ test_stdio(Fixture *f, gconstpointer data)
   g_test_trap_assert_stdout("*hello-stdio*");
 }
 
+static int
+open_pty_slave(void)
+{
+  int master = posix_openpt(O_RDWR | O_NOCTTY);
+  g_assert_cmpint(master, >=, 0);
+  g_assert_cmpint(grantpt(master), ==, 0);
+  g_assert_cmpint(unlockpt(master), ==, 0);
+  int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+  g_assert_cmpint(slave, >=, 0);
+  return slave; /* the master stays open for the process's life */
+}
+
+static gboolean
+fd_is_canonical(int fd)
+{
+  struct termios t;
+  g_assert_cmpint(tcgetattr(fd, &t), ==, 0);
+  return (t.c_lflag & ICANON) != 0;
+}
+
+/* stdin on a terminal: raw while the chardev lives, restored when it is
+ * disposed, and restored by exit() when it never is. */
+static void
+test_stdio_tty(Fixture *f, gconstpointer data)
+{
+  if (g_test_subprocess()) {
+    int slave = open_pty_slave();
+    g_assert_true(fd_is_canonical(slave));
+    g_assert_cmpint(dup2(slave, STDIN_FILENO), ==, STDIN_FILENO);
+
+    g_autoptr(GError) error = NULL;
+    ArborChardev *chr = arbor_chardev_new("stdio", NULL, &error);
+    g_assert_no_error(error);
+    g_assert_false(fd_is_canonical(slave));
+    g_object_unref(chr);
+    g_assert_true(fd_is_canonical(slave));
+
+    pid_t pid = fork();
+    g_assert_cmpint(pid, >=, 0);
+    if (pid == 0) {
+      ArborChardev *leaked = arbor_chardev_new("stdio", NULL, NULL);
+      if (leaked == NULL || fd_is_canonical(STDIN_FILENO))
+        _exit(2);
+      exit(0); /* no dispose: the atexit handler restores */
+    }
+    int status = 0;
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+    g_assert_true(fd_is_canonical(slave));
+    return;
+  }
+  g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed();
+}
+
 static void
 test_unix_client(Fixture *f, gconstpointer data)
 {
@@ -487,6 +548,7 @@ main(int argc, char **argv)
   ADD("/chardev/null", test_null);
   ADD("/chardev/file", test_file);
   ADD("/chardev/stdio", test_stdio);
+  ADD("/chardev/stdio-tty", test_stdio_tty);
   ADD("/chardev/unix/client", test_unix_client);
   ADD("/chardev/unix/server-nowait", test_unix_server_nowait);
   ADD("/chardev/unix/server-wait", test_unix_server_wait);
