@@ -9,9 +9,15 @@
  * (release on unlock, acquire on lock), so reports left are real races in
  * arbor's code. It adds no locking of its own.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <glib.h>
+
+/* The project builds with -fvisibility=hidden: the wrappers must be
+ * exported to interpose GLib's functions. */
+#define SHIM_EXPORT __attribute__((visibility("default")))
 
 void __tsan_acquire(void *addr);
 void __tsan_release(void *addr);
@@ -21,7 +27,7 @@ void __tsan_release(void *addr);
   if (real_##name == NULL)                                                \
     real_##name = (ret (*)(__VA_ARGS__)) dlsym(RTLD_NEXT, #name)
 
-void
+SHIM_EXPORT void
 g_mutex_lock(GMutex *mutex)
 {
   REAL(void, g_mutex_lock, GMutex *);
@@ -29,7 +35,7 @@ g_mutex_lock(GMutex *mutex)
   __tsan_acquire(mutex);
 }
 
-gboolean
+SHIM_EXPORT gboolean
 g_mutex_trylock(GMutex *mutex)
 {
   REAL(gboolean, g_mutex_trylock, GMutex *);
@@ -39,7 +45,7 @@ g_mutex_trylock(GMutex *mutex)
   return ok;
 }
 
-void
+SHIM_EXPORT void
 g_mutex_unlock(GMutex *mutex)
 {
   REAL(void, g_mutex_unlock, GMutex *);
@@ -47,7 +53,7 @@ g_mutex_unlock(GMutex *mutex)
   real_g_mutex_unlock(mutex);
 }
 
-void
+SHIM_EXPORT void
 g_rec_mutex_lock(GRecMutex *mutex)
 {
   REAL(void, g_rec_mutex_lock, GRecMutex *);
@@ -55,7 +61,7 @@ g_rec_mutex_lock(GRecMutex *mutex)
   __tsan_acquire(mutex);
 }
 
-void
+SHIM_EXPORT void
 g_rec_mutex_unlock(GRecMutex *mutex)
 {
   REAL(void, g_rec_mutex_unlock, GRecMutex *);
@@ -63,7 +69,7 @@ g_rec_mutex_unlock(GRecMutex *mutex)
   real_g_rec_mutex_unlock(mutex);
 }
 
-void
+SHIM_EXPORT void
 g_rw_lock_writer_lock(GRWLock *lock)
 {
   REAL(void, g_rw_lock_writer_lock, GRWLock *);
@@ -71,7 +77,7 @@ g_rw_lock_writer_lock(GRWLock *lock)
   __tsan_acquire(lock);
 }
 
-void
+SHIM_EXPORT void
 g_rw_lock_writer_unlock(GRWLock *lock)
 {
   REAL(void, g_rw_lock_writer_unlock, GRWLock *);
@@ -79,7 +85,7 @@ g_rw_lock_writer_unlock(GRWLock *lock)
   real_g_rw_lock_writer_unlock(lock);
 }
 
-void
+SHIM_EXPORT void
 g_rw_lock_reader_lock(GRWLock *lock)
 {
   REAL(void, g_rw_lock_reader_lock, GRWLock *);
@@ -87,7 +93,7 @@ g_rw_lock_reader_lock(GRWLock *lock)
   __tsan_acquire(lock);
 }
 
-void
+SHIM_EXPORT void
 g_rw_lock_reader_unlock(GRWLock *lock)
 {
   REAL(void, g_rw_lock_reader_unlock, GRWLock *);
@@ -95,7 +101,7 @@ g_rw_lock_reader_unlock(GRWLock *lock)
   real_g_rw_lock_reader_unlock(lock);
 }
 
-void
+SHIM_EXPORT void
 g_cond_wait(GCond *cond, GMutex *mutex)
 {
   REAL(void, g_cond_wait, GCond *, GMutex *);
@@ -104,7 +110,7 @@ g_cond_wait(GCond *cond, GMutex *mutex)
   __tsan_acquire(mutex);
 }
 
-gboolean
+SHIM_EXPORT gboolean
 g_cond_wait_until(GCond *cond, GMutex *mutex, gint64 end_time)
 {
   REAL(gboolean, g_cond_wait_until, GCond *, GMutex *, gint64);
@@ -114,8 +120,8 @@ g_cond_wait_until(GCond *cond, GMutex *mutex, gint64 end_time)
   return ok;
 }
 
-gboolean
-g_once_init_enter(volatile void *location)
+SHIM_EXPORT gboolean
+(g_once_init_enter)(volatile void *location)
 {
   REAL(gboolean, g_once_init_enter, volatile void *);
   gboolean first = real_g_once_init_enter(location);
@@ -124,8 +130,8 @@ g_once_init_enter(volatile void *location)
   return first;
 }
 
-void
-g_once_init_leave(volatile void *location, gsize result)
+SHIM_EXPORT void
+(g_once_init_leave)(volatile void *location, gsize result)
 {
   REAL(void, g_once_init_leave, volatile void *, gsize);
   __tsan_release((void *) location);
