@@ -79,9 +79,14 @@ check_consistent(Fixture *fx, guint nvcpus)
   for (guint i = 0; i < nvcpus; i++) {
     ArborVcpu *vcpu = arbor_vcpu_manager_get_vcpu(fx->manager, i);
 
-    g_assert_cmpuint(count_device_get_errors(fx->dev, i), ==, 0);
-    g_assert_cmpuint(count_device_get_last(fx->dev, i), ==, count_device_get_count(fx->dev, i));
-    g_assert_cmpuint(vcpu_rax(vcpu), ==, count_device_get_count(fx->dev, i));
+    guint64 count = count_device_get_count(fx->dev, i);
+
+    /* The spinning vCPUs write rax + 1 as a 32-bit port value, so on a busy
+     * host a long run can pass 2^32 accesses: each wrap is one "not last +
+     * 1" by design. Anything else is a lost or repeated access. */
+    g_assert_cmpuint(count_device_get_errors(fx->dev, i), ==, count >> 32);
+    g_assert_cmpuint(count_device_get_last(fx->dev, i), ==, count & G_MAXUINT32);
+    g_assert_cmpuint(vcpu_rax(vcpu), ==, count);
   }
 }
 
@@ -257,7 +262,6 @@ test_topology_while_dispatching(Fixture *fx, gconstpointer data)
       for (guint i = 0; i < nvcpus; i++) {
         count_device_wait_count(fx->dev, i, last_counts[i] + 1);
         last_counts[i] = count_device_get_count(fx->dev, i);
-        g_assert_cmpuint(count_device_get_errors(fx->dev, i), ==, 0);
       }
       drain_context();
     }
