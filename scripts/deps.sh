@@ -2,11 +2,11 @@
 # Installs what arbor needs to build and test, on Debian 12, when missing.
 set -euo pipefail
 
-need=(meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev gcc-multilib binutils)
+# qemu-system-x86: qtest/test-qtest-vs-qemu compares arbor's qtest replies
+# with QEMU's, byte for byte.
+need=(meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev gcc-multilib binutils qemu-system-x86)
 if [ "${ARBOR_WITH_FUZZ:-0}" = 1 ]; then need+=(clang libclang-rt-14-dev); fi
 if [ "${ARBOR_WITH_VALGRIND:-0}" = 1 ]; then need+=(valgrind); fi
-# qtest/test-qtest-vs-qemu compares replies with QEMU; it skips without it.
-if [ "${ARBOR_WITH_QEMU:-0}" = 1 ]; then need+=(qemu-system-x86); fi
 
 missing=()
 for p in "${need[@]}"; do
