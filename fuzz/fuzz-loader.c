@@ -15,6 +15,8 @@
 #include "arbor-config.h"
 
 #include <arbor/arbor.h>
+
+#include "fuzz-util.h"
 #include "loader-private.h"
 
 #include <stdint.h>
@@ -42,34 +44,15 @@ fuzz_get(void)
   return &fuzz;
 }
 
-static void G_GNUC_NORETURN
-die(const char *what, GError *error)
-{
-  fprintf(stderr, "fuzz-loader: %s: %s\n", what, error != NULL ? error->message : "(no error)");
-  exit(1);
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
   FuzzLoader *f = fuzz_get();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(ArborAccel) accel = NULL;
 
-  g_setenv("ARBOR_MODULE_DIR", FUZZ_BUILD_MODULE_DIR, FALSE);
   /* Bad images are external input: they must give a GError, never trip an
-   * internal g_return_if_fail. */
-  g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR);
-
+   * internal g_return_if_fail (fuzz_new_qtest_machine makes those fatal). */
   f->context = g_main_context_new();
-  f->machine = arbor_machine_new(FUZZ_RAM_SIZE, 1, f->context, &error);
-  if (f->machine == NULL)
-    die("machine", error);
-  accel = arbor_accel_new("qtest", &error);
-  if (accel == NULL)
-    die("accel qtest", error);
-  if (!arbor_machine_set_accel(f->machine, accel, &error))
-    die("set_accel", error);
+  f->machine = fuzz_new_qtest_machine("fuzz-loader", FUZZ_RAM_SIZE, f->context);
   return 0;
 }
 

@@ -13,6 +13,8 @@
 
 #include <arbor/arbor.h>
 
+#include "fuzz-util.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,43 +65,22 @@ on_output(gpointer opaque, const char *data, gsize len)
   f->output_bytes += len;
 }
 
-static void G_GNUC_NORETURN
-die(const char *what, GError *error)
-{
-  fprintf(stderr, "fuzz-qtest: %s: %s\n", what, error != NULL ? error->message : "(no error)");
-  exit(1);
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
   FuzzQtest *f = fuzz_get();
   g_autoptr(GError) error = NULL;
-  g_autoptr(ArborAccel) accel = NULL;
   g_autoptr(ArborDevice) debug_exit = NULL;
 
-  /* The qtest accelerator is a module of this build tree. */
-  g_setenv("ARBOR_MODULE_DIR", FUZZ_BUILD_MODULE_DIR, FALSE);
-  /* Criticals are arbor's own programming errors: external input must never
-   * trigger one, so make them crash the run. */
-  g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR);
-
   f->context = g_main_context_new();
-  f->machine = arbor_machine_new(16 * 1024 * 1024, 1, f->context, &error);
-  if (f->machine == NULL)
-    die("machine", error);
-  accel = arbor_accel_new("qtest", &error);
-  if (accel == NULL)
-    die("accel qtest", error);
-  if (!arbor_machine_set_accel(f->machine, accel, &error))
-    die("set_accel", error);
+  f->machine = fuzz_new_qtest_machine("fuzz-qtest", 16 * 1024 * 1024, f->context);
   if (!arbor_machine_add_default_devices(f->machine, "null", &error))
-    die("default devices", error);
+    fuzz_die("fuzz-qtest", "default devices", error);
   debug_exit = arbor_device_new_from_options("isa-debug-exit,iobase=0xf4,iosize=0x04", &error);
   if (debug_exit == NULL)
-    die("isa-debug-exit", error);
+    fuzz_die("fuzz-qtest", "isa-debug-exit", error);
   if (!arbor_machine_add_device(f->machine, debug_exit, &error))
-    die("add isa-debug-exit", error);
+    fuzz_die("fuzz-qtest", "add isa-debug-exit", error);
   g_signal_connect(f->machine, "shutdown-requested", G_CALLBACK(on_shutdown_requested), f);
   g_signal_connect(f->machine, "reset-requested", G_CALLBACK(on_reset_requested), f);
   return 0;
