@@ -153,7 +153,7 @@ emu_start(Emu *emu)
   g_autofree char *spec = NULL;
 
   if (binary == NULL) {
-    g_test_skip("ARBOR_BINARY is not set (run through meson test)");
+    g_test_fail_printf("ARBOR_BINARY is not set: run this test through meson test");
     return;
   }
   emu->dir = g_dir_make_tmp("arbor-stress-qtest-XXXXXX", &error);
