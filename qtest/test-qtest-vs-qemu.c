@@ -143,7 +143,7 @@ test_same_replies(void)
   Run a, q;
 
   if (qemu == NULL) {
-    g_test_skip("qemu-system-x86_64 is not installed (scripts/deps.sh installs it)");
+    g_test_fail_printf("qemu-system-x86_64 is not installed: run scripts/deps.sh, which installs it");
     return;
   }
   g_assert_true(g_file_get_contents(g_test_get_filename(G_TEST_DIST, "qemu-compare.txt", NULL), &script, NULL,
